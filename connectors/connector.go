@@ -133,3 +133,17 @@ type Lister interface {
 type Prober interface {
 	Probe(ctx context.Context) error
 }
+
+// Result is the outcome of one request of a batch.
+type Result struct {
+	Account Account
+	Err     error // classified as for Apply
+}
+
+// Batcher is implemented by connectors that can carry out several requests
+// in one call (Salesforce sObject Collections). The dispatcher hands it
+// requests for different people of one app; results come back in the same
+// order, and one request's failure does not fail the others.
+type Batcher interface {
+	ApplyBatch(ctx context.Context, reqs []Request) []Result
+}
