@@ -90,7 +90,7 @@ func parseEnvFile(path string, into map[string]string) {
 	}
 }
 
-// unquote undoes the scripts' single-quoting ('it'\''s' -> it's) and plain
+// unquote undoes the scripts' single-quoting ('it'\”s' -> it's) and plain
 // double quotes.
 func unquote(v string) string {
 	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
