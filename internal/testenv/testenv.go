@@ -90,8 +90,8 @@ func parseEnvFile(path string, into map[string]string) {
 	}
 }
 
-// unquote undoes the scripts' single-quoting ('it'\”s' -> it's) and plain
-// double quotes.
+// unquote undoes the scripts' shell single-quoting (a quote inside is
+// written as quote, backslash, quote, quote) and plain double quotes.
 func unquote(v string) string {
 	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 		return v[1 : len(v)-1]
