@@ -13,7 +13,7 @@ import (
 type Event string
 
 const (
-	EventQueued            Event = "queued"
+	EventHeld              Event = "held"
 	EventAttempt           Event = "attempt"
 	EventCompleted         Event = "completed"
 	EventRetry             Event = "retry"

@@ -490,8 +490,8 @@ func TestRetention(t *testing.T) {
 	fresh := enqueue(t, s, "app", "p3", connectors.OpCreate, user("p3", true))
 	update(t, s, func(tx *Tx) error {
 		logs, reqs, err := tx.Prune(clk.Now().Add(-90 * 24 * time.Hour))
-		if logs != 4 || reqs != 1 { // queued+attempt+completed of p1 and queued of p2; p2 stays open
-			t.Errorf("pruned %d log entries and %d requests, want 4 and 1", logs, reqs)
+		if logs != 2 || reqs != 1 { // attempt and completion of p1; p2 stays open
+			t.Errorf("pruned %d log entries and %d requests, want 2 and 1", logs, reqs)
 		}
 		return err
 	})

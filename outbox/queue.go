@@ -55,8 +55,10 @@ func (tx *Tx) Enqueue(nr NewRequest) (Request, error) {
 	}
 	st.Pending = append(st.Pending, r.ID)
 	st.Planned = cloneUser(r.Target)
-	if err := tx.log(&r, EventQueued, r.HeldBecause, ""); err != nil {
-		return Request{}, err
+	if r.HeldBecause != "" { // the request itself records its creation; the log records decisions
+		if err := tx.log(&r, EventHeld, r.HeldBecause, ""); err != nil {
+			return Request{}, err
+		}
 	}
 	if err := tx.promote(&st); err != nil {
 		return Request{}, err
