@@ -75,7 +75,7 @@ func Compile(srcs []Source, r GroupResolver) (*Mapping, error) {
 			files = append(files, f)
 		}
 	}
-	m := c.build(files)
+	m := c.build(files, len(files) == len(srcs))
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
@@ -98,7 +98,9 @@ var topKeys = []string{"version", "directoryAttributes", "scope", "identity", "a
 
 func parseSource(src Source, errs *errorList) *parsedFile {
 	d := &decoder{file: src.Name, lines: strings.Split(string(src.Data), "\n"), errs: errs}
-	f, err := parser.ParseBytes(src.Data, 0)
+	// Duplicate keys are reported by fields(), with the other errors, rather
+	// than stopping the parse of the whole file.
+	f, err := parser.ParseBytes(src.Data, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		line, col, msg := yamlErrorPos(err)
 		errs.add(src.Name, line, col, "YAML syntax: %s", msg)
@@ -141,7 +143,9 @@ func yamlErrorPos(err error) (int, int, string) {
 
 // build compiles the sections of every file; a section other than apps may
 // appear in one file only.
-func (c *compiler) build(files []*parsedFile) *Mapping {
+// allParsed is false when a file had a YAML syntax error: a section missing
+// from the others may be in that file, so its absence is not reported.
+func (c *compiler) build(files []*parsedFile, allParsed bool) *Mapping {
 	m := &Mapping{}
 	for _, f := range files {
 		c.versionAndAttributes(f)
@@ -152,7 +156,7 @@ func (c *compiler) build(files []*parsedFile) *Mapping {
 	}
 	if id := c.single(files, "identity"); id != nil {
 		m.identity = c.identitySection(id.d, id.fields["identity"])
-	} else if len(files) > 0 {
+	} else if len(files) > 0 && allParsed {
 		c.errs.add(files[0].d.file, 1, 1, "no mapping file has an identity section (with at least userName)")
 	}
 	m.apps = c.appSections(files)

@@ -142,7 +142,7 @@ func (r *rewriter) identityRef(np *ast.Node, n *ast.MemberNode) {
 		r.errorf(n.Property, "unknown identity field %q%s", prop.Value, suggest(prop.Value, identityFieldNames()))
 		return
 	case i >= r.ctx.visible:
-		r.errorf(n, "%s cannot use identity.%s: %s", r.ctx.what, prop.Value, visibilityReason(r.ctx))
+		r.errorf(n.Node, "%s cannot use identity.%s: %s", r.ctx.what, prop.Value, visibilityReason(r.ctx))
 		return
 	}
 	f := identityFields[i]
