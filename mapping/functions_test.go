@@ -11,7 +11,7 @@ var fnNow = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 
 // evalOne compiles expr as an attribute of a one-app mapping and evaluates
 // it for p; it returns the attribute's value.
-func evalOne(t *testing.T, expr string, p Person, mem *memIndex) (any, Result, error) {
+func evalOne(t *testing.T, expr string, p Person, mem Memberships) (any, Result, error) {
 	t.Helper()
 	src := fmt.Sprintf("directoryAttributes: [customText, nonexistentButDeclared]\nidentity:\n  userName: sAMAccountName\n"+
 		"apps:\n  app:\n    assign:\n      - when: \"true\"\n    attributes:\n      out: %q\n", expr)

@@ -61,7 +61,7 @@ func buildExtensible(attr, rule, raw string, off int) (*filterNode, error) {
 	case ruleBitOr:
 		return &filterNode{op: 'o', attr: attr, bits: bits}, nil
 	}
-	return nil, &filterError{off - len(rule) - 3, "unsupported matching rule " + strconv.Quote(rule) +
+	return nil, &filterError{off - len(rule) - 2, "unsupported matching rule " + strconv.Quote(rule) +
 		" (supported: " + ruleBitAnd + " bit and, " + ruleBitOr + " bit or)"}
 }
 
