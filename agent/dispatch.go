@@ -229,7 +229,7 @@ type AppHealth struct {
 	Connector   string    `json:"connector"`
 	Paused      bool      `json:"paused"`
 	PauseReason string    `json:"pauseReason,omitempty"`
-	PausedUntil time.Time `json:"pausedUntil,omitempty"`
+	PausedUntil time.Time `json:"pausedUntil,omitzero"`
 	CreatesHeld bool      `json:"createsPausedForLicences,omitempty"`
 	InFlight    int       `json:"inFlight"`
 	Delivered   int       `json:"deliveredSinceStart"`

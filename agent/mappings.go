@@ -31,7 +31,7 @@ type mappings struct {
 // MappingStatus is what the status endpoint shows about the mapping.
 type MappingStatus struct {
 	Files    []string       `json:"files"`
-	LoadedAt time.Time      `json:"loadedAt,omitempty"`
+	LoadedAt time.Time      `json:"loadedAt,omitzero"`
 	Error    string         `json:"error,omitempty"`
 	LastDiff map[string]int `json:"lastDiff,omitempty"` // "app Op" -> requests planned by the last reload
 }
@@ -156,7 +156,11 @@ func (m *mappings) watch(ctx context.Context) error {
 		if err != nil || (same && active) {
 			continue
 		}
-		if err := m.reload(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		cause := "mapping change"
+		if !active {
+			cause = "mapping activated"
+		}
+		if err := m.reload(ctx, cause); err != nil && !errors.Is(err, context.Canceled) {
 			m.a.log.Error().Err(err).Msg("mapping change rejected; the last good mapping keeps running")
 		}
 	}
@@ -166,14 +170,14 @@ func (m *mappings) watch(ctx context.Context) error {
 // planner's mass-change guard holds what crosses its limits for approval;
 // the summary of what the change planned is logged and shown on the status
 // page.
-func (m *mappings) reload(ctx context.Context) error {
+func (m *mappings) reload(ctx context.Context, cause string) error {
 	if err := m.load(); err != nil {
 		return err
 	}
 	diff := map[string]int{}
 	err := m.a.store.Update(ctx, func(tx *outbox.Tx) error {
 		clear(diff)
-		return m.replanAll(tx, diff)
+		return m.replanAll(tx, diff, cause)
 	})
 	if err != nil {
 		return err
@@ -186,7 +190,7 @@ func (m *mappings) reload(ctx context.Context) error {
 	return nil
 }
 
-func (m *mappings) replanAll(tx *outbox.Tx, diff map[string]int) error {
+func (m *mappings) replanAll(tx *outbox.Tx, diff map[string]int, cause string) error {
 	p := m.planner()
 	var ids []string
 	if err := tx.People(func(s outbox.Snapshot) error {
@@ -198,7 +202,7 @@ func (m *mappings) replanAll(tx *outbox.Tx, diff map[string]int) error {
 		return err
 	}
 	for _, id := range ids {
-		planned, err := p.plan(tx, id, "mapping change", m.a.now())
+		planned, err := p.plan(tx, id, cause, m.a.now())
 		if err != nil {
 			return err
 		}

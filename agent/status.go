@@ -82,6 +82,7 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/requests/{id}/{action}", a.requireToken(a.actOnRequest))
 	mux.HandleFunc("POST /api/v1/apps/{app}/held/{action}", a.requireToken(a.actOnHeld))
 	mux.HandleFunc("GET /api/v1/people/{who}", a.getPerson)
+	mux.HandleFunc("GET /api/v1/accounts", a.listAccounts)
 	mux.HandleFunc("GET /{$}", a.page)
 	return a.checkHost(mux)
 }
@@ -339,8 +340,15 @@ func LookupPerson(s *outbox.Store, who string) (PersonView, error) {
 			return err
 		}
 		v.Person, _, _ = tx.Person(id)
-		if v.Groups, err = tx.MemberGroups(id, true); err != nil {
+		groups, err := tx.MemberGroups(id, true)
+		if err != nil {
 			return err
+		}
+		for _, g := range groups { // DNs read better than ids on a helpdesk screen
+			if info, ok, _ := tx.Group(g); ok {
+				g = info.DN
+			}
+			v.Groups = append(v.Groups, g)
 		}
 		if err := tx.States("", func(st outbox.AppState) error {
 			if st.PersonID == id {
@@ -385,6 +393,28 @@ func findPerson(tx *outbox.Tx, who string) (string, error) {
 		err = fmt.Errorf("%w: no person with id, DN or login %q", outbox.ErrNotFound, who)
 	}
 	return found, err
+}
+
+func (a *Agent) listAccounts(w http.ResponseWriter, r *http.Request) {
+	out, err := Accounts(a.store, r.URL.Query().Get("app"))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"accounts": orEmpty(out)})
+}
+
+// Accounts returns the per (app, person) records of app ("" for all),
+// the basis of `dirbridge accounts`.
+func Accounts(s *outbox.Store, app string) ([]outbox.AppState, error) {
+	var out []outbox.AppState
+	err := s.View(func(tx *outbox.Tx) error {
+		return tx.States(app, func(st outbox.AppState) error {
+			out = append(out, st)
+			return nil
+		})
+	})
+	return out, err
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

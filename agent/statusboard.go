@@ -15,14 +15,14 @@ type statusBoard struct {
 type SyncStatus struct {
 	Source          string    `json:"source,omitempty"`
 	Watching        bool      `json:"watching"`
-	FullReadStarted time.Time `json:"fullReadStarted,omitempty"`
-	FullReadEnded   time.Time `json:"fullReadEnded,omitempty"`
+	FullReadStarted time.Time `json:"fullReadStarted,omitzero"`
+	FullReadEnded   time.Time `json:"fullReadEnded,omitzero"`
 	FullReadPeople  int       `json:"fullReadPeople"`
 	FullReadError   string    `json:"fullReadError,omitempty"`
-	LastChange      time.Time `json:"lastChange,omitempty"`
+	LastChange      time.Time `json:"lastChange,omitzero"`
 	ChangesSeen     int       `json:"changesSinceStart"`
 	LastError       string    `json:"lastError,omitempty"`
-	LastErrorAt     time.Time `json:"lastErrorAt,omitempty"`
+	LastErrorAt     time.Time `json:"lastErrorAt,omitzero"`
 }
 
 func newStatusBoard() *statusBoard { return &statusBoard{} }

@@ -146,6 +146,11 @@ func (a *Agent) FullRead(ctx context.Context) error {
 	}
 	a.log.Info().Int("people", people).Int("requests", planned).Int("gone", swept).
 		Dur("took", a.now().Sub(start)).Msg("full read complete")
+	if a.maps.planner() == nil { // the mapping's groups can resolve now
+		if err := a.maps.reload(ctx, "first sync"); err != nil {
+			a.log.Error().Err(err).Msg("the mapping cannot be activated")
+		}
+	}
 	a.poke()
 	return nil
 }
