@@ -58,15 +58,21 @@ func (l *localBackend) ListRequests(f outbox.Filter) (out []outbox.Request, err 
 	return out, err
 }
 
-func (l *localBackend) Request(id uint64) (agent.RequestDetail, error) { return agent.RequestWithLog(l.s, id) }
+func (l *localBackend) Request(id uint64) (agent.RequestDetail, error) {
+	return agent.RequestWithLog(l.s, id)
+}
 
 func (l *localBackend) Act(id uint64, action, who string) (outbox.Request, error) {
 	return agent.Act(context.Background(), l.s, id, action, who)
 }
 
-func (l *localBackend) Person(who string) (agent.PersonView, error) { return agent.LookupPerson(l.s, who) }
+func (l *localBackend) Person(who string) (agent.PersonView, error) {
+	return agent.LookupPerson(l.s, who)
+}
 
-func (l *localBackend) Accounts(app string) ([]outbox.AppState, error) { return agent.Accounts(l.s, app) }
+func (l *localBackend) Accounts(app string) ([]outbox.AppState, error) {
+	return agent.Accounts(l.s, app)
+}
 
 type apiBackend struct {
 	base string
