@@ -3,9 +3,11 @@ module github.com/dirbridge/dirbridge
 go 1.26.8
 
 require (
+	github.com/goccy/go-yaml v1.19.2
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/rs/zerolog v1.35.1
+	go.etcd.io/bbolt v1.5.0
 )
 
 require (
