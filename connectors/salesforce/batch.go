@@ -3,7 +3,6 @@ package salesforce
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/dirbridge/dirbridge/connectors"
 )
@@ -81,7 +80,7 @@ func (c *Connector) gate(j *job) {
 	case !j.req.Op.Urgent() && c.client.budget.low(c.cfg.BudgetReservePercent):
 		used, max := c.client.budget.usage()
 		j.fail(&connectors.Error{Class: connectors.RateLimited, Code: "API_BUDGET_LOW",
-			RetryAfter: time.Duration(c.cfg.BudgetWait),
+			RetryAfter: c.cfg.BudgetWait,
 			Err:        fmt.Errorf("%d of %d daily API requests used; the last %d%% are kept for terminations", used, max, c.cfg.BudgetReservePercent)})
 	}
 }

@@ -49,7 +49,7 @@ func newHTTPClient(cfg Config) *retryablehttp.Client {
 	rc.RetryMax = 2
 	rc.RetryWaitMin = 200 * time.Millisecond
 	rc.RetryWaitMax = 2 * time.Second
-	rc.HTTPClient.Timeout = time.Duration(cfg.Timeout)
+	rc.HTTPClient.Timeout = cfg.Timeout
 	rc.CheckRetry = retryDialErrors
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
 	return rc

@@ -167,6 +167,10 @@ func (o *fakeOrg) handleQuery(w http.ResponseWriter, q string) string {
 		restErrors(w, http.StatusBadRequest, "MALFORMED_QUERY", err.Error())
 		return "query"
 	}
+	if bad := sq.malformedID(); bad != "" {
+		restErrors(w, http.StatusBadRequest, "INVALID_QUERY_FILTER_OPERATOR", "invalid ID field: "+bad)
+		return "query " + sq.object
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if _, ok := o.tables[sq.object]; !ok {
@@ -184,6 +188,22 @@ func (o *fakeOrg) handleQuery(w http.ResponseWriter, q string) string {
 	}
 	o.writePage(w, len(out), out)
 	return "query " + sq.object
+}
+
+// malformedID returns a value compared with an id field (Id, AssigneeId,
+// UserId...) that is not an id: an org refuses the whole query for it.
+func (sq *soqlQuery) malformedID() string {
+	for _, c := range sq.where {
+		if !strings.HasSuffix(c.field, "Id") {
+			continue
+		}
+		for _, v := range c.values {
+			if s, ok := v.(string); ok && !sfIDRe.MatchString(s) {
+				return s
+			}
+		}
+	}
+	return ""
 }
 
 func (sq *soqlQuery) keep(row map[string]any) bool {

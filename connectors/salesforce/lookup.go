@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/dirbridge/dirbridge/connectors"
@@ -54,6 +55,8 @@ func (c *Connector) usersWhere(ctx context.Context, field string, values []strin
 	return found, nil
 }
 
+var sfIDRe = regexp.MustCompile(`^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$`)
+
 // userKey is what a user found by field is matched back with. Usernames
 // compare without regard to case, as Salesforce compares them.
 func userKey(field string, u *sfUser) string {
@@ -95,8 +98,11 @@ func (c *Connector) lookup(ctx context.Context, jobs []*job) {
 	}
 }
 
+// lookupByLink skips a stored link that is not a Salesforce id (15 or 18
+// characters): the org fails the whole query on one malformed id ("invalid
+// ID field"), and such a link cannot name a user, so the anchor decides.
 func (c *Connector) lookupByLink(ctx context.Context, jobs []*job) error {
-	pending := pick(jobs, func(j *job) bool { return j.req.Account.ExternalID != "" })
+	pending := pick(jobs, func(j *job) bool { return sfIDRe.MatchString(j.req.Account.ExternalID) })
 	found, err := c.usersWhere(ctx, "Id", keys(pending, func(j *job) string { return j.req.Account.ExternalID }))
 	for _, j := range pending {
 		j.user = found[j.req.Account.ExternalID]

@@ -66,8 +66,8 @@ type Config struct {
 	UsernameSuffix       string            `yaml:"usernameSuffix"`
 	Defaults             map[string]string `yaml:"defaults"`
 	BudgetReservePercent int               `yaml:"budgetReservePercent"`
-	BudgetWait           Duration          `yaml:"budgetWait"`
-	Timeout              Duration          `yaml:"timeout"`
+	BudgetWait           time.Duration     `yaml:"budgetWait"`
+	Timeout              time.Duration     `yaml:"timeout"`
 }
 
 // AuthConfig selects and parameterises the OAuth flow.
@@ -77,19 +77,6 @@ type AuthConfig struct {
 	Username     string        `yaml:"username"`
 	PrivateKey   config.Secret `yaml:"privateKey"`
 	ClientSecret config.Secret `yaml:"clientSecret"`
-}
-
-// Duration is a time.Duration written as "15m" in YAML.
-type Duration time.Duration
-
-// UnmarshalText parses a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
 }
 
 // defaultUserFields are the User fields Salesforce requires at create that a
@@ -122,10 +109,10 @@ func (c *Config) setDefaults() {
 		c.BudgetReservePercent = 10
 	}
 	if c.BudgetWait == 0 {
-		c.BudgetWait = Duration(15 * time.Minute)
+		c.BudgetWait = 15 * time.Minute
 	}
 	if c.Timeout == 0 {
-		c.Timeout = Duration(30 * time.Second)
+		c.Timeout = 30 * time.Second
 	}
 	merged := map[string]string{}
 	for k, v := range defaultUserFields {
