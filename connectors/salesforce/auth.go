@@ -122,14 +122,13 @@ func (ts *tokenSource) form() (url.Values, error) {
 }
 
 // assertion signs the JWT the bearer flow posts: iss is the consumer key,
-// sub the integration user, aud the login URL (login.salesforce.com,
-// test.salesforce.com or the My Domain URL).
+// sub the integration user, aud the authorization server (see audience).
 func (ts *tokenSource) assertion() (string, error) {
 	a := ts.cfg.Auth
 	claims := jwt.RegisteredClaims{
 		Issuer:    a.ClientID,
 		Subject:   a.Username,
-		Audience:  jwt.ClaimStrings{strings.TrimSuffix(ts.cfg.LoginURL, "/")},
+		Audience:  jwt.ClaimStrings{audience(ts.cfg)},
 		ExpiresAt: jwt.NewNumericDate(ts.now().Add(jwtLifetime)),
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(ts.key)
@@ -137,6 +136,21 @@ func (ts *tokenSource) assertion() (string, error) {
 		return "", fmt.Errorf("sign JWT assertion: %w", err)
 	}
 	return s, nil
+}
+
+// audience is the JWT's aud. Salesforce accepts https://login.salesforce.com
+// or https://test.salesforce.com (an Experience Cloud site's URL for its
+// users), also when the token is requested from a My Domain URL; anything
+// else is refused with "audience is invalid". Sandboxes use test.
+func audience(cfg Config) string {
+	if cfg.Auth.Audience != "" {
+		return strings.TrimSuffix(cfg.Auth.Audience, "/")
+	}
+	u, err := url.Parse(cfg.LoginURL)
+	if err == nil && (u.Hostname() == "test.salesforce.com" || strings.HasSuffix(u.Hostname(), ".sandbox.my.salesforce.com")) {
+		return "https://test.salesforce.com"
+	}
+	return "https://login.salesforce.com"
 }
 
 // tokenResponse is the token endpoint's answer, success or OAuth error.

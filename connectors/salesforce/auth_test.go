@@ -27,7 +27,7 @@ func TestJWTAssertionClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if claims.Issuer != testClientID || claims.Subject != testSubject || len(claims.Audience) != 1 || claims.Audience[0] != org.srv.URL {
+	if claims.Issuer != testClientID || claims.Subject != testSubject || len(claims.Audience) != 1 || claims.Audience[0] != "https://login.salesforce.com" {
 		t.Fatalf("claims = %+v", claims)
 	}
 	if life := claims.ExpiresAt.Sub(now); life <= 0 || life > 3*time.Minute {
@@ -134,5 +134,21 @@ func TestConfigValidateClientCredentialsNeedsMyDomain(t *testing.T) {
 	cfg.LoginURL = "https://acme.my.salesforce.com"
 	if _, err := New(cfg, zerolog.Nop()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestJWTAudience(t *testing.T) {
+	cases := []struct{ loginURL, override, want string }{
+		{"https://login.salesforce.com", "", "https://login.salesforce.com"},
+		{"https://acme.my.salesforce.com", "", "https://login.salesforce.com"},
+		{"https://test.salesforce.com", "", "https://test.salesforce.com"},
+		{"https://acme--uat.sandbox.my.salesforce.com", "", "https://test.salesforce.com"},
+		{"https://acme.my.site.com", "https://acme.my.site.com/customers/", "https://acme.my.site.com/customers"},
+	}
+	for _, tc := range cases {
+		cfg := Config{LoginURL: tc.loginURL, Auth: AuthConfig{Audience: tc.override}}
+		if got := audience(cfg); got != tc.want {
+			t.Errorf("audience(%s, %q) = %s, want %s", tc.loginURL, tc.override, got, tc.want)
+		}
 	}
 }

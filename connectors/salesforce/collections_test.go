@@ -157,3 +157,26 @@ func TestApplyIsABatchOfOne(t *testing.T) {
 		t.Fatal("Apply did not create through the collection endpoint")
 	}
 }
+
+func TestCatalogueFailureSparesTerminations(t *testing.T) {
+	org := newFakeOrg(t)
+	c := org.connector(t)
+	existing := c.ApplyBatch(context.Background(), createReqs(1, nil))[0].Account
+	reqs := createReqs(2, nil)
+	reqs[0].Op, reqs[0].Account = connectors.OpDeactivate, existing
+	reqs[1].Desired.Profile = "System Administrator" // not cached yet: needs a Profile query
+	// The lookups pass; the catalogue query that follows them fails.
+	var once sync.Once
+	org.afterCall = func(method, object string) {
+		if object == "query UserLogin" {
+			once.Do(func() {
+				org.failNext("GET", "/query", 500, `[{"message":"An unexpected error occurred","errorCode":"UNKNOWN_EXCEPTION"}]`, nil)
+			})
+		}
+	}
+	results := c.ApplyBatch(context.Background(), reqs)
+	if results[0].Err != nil || results[0].Account.Status != connectors.StatusDeactivated {
+		t.Fatalf("deactivate = %+v, %v", results[0].Account, results[0].Err)
+	}
+	wantClass(t, results[1].Err, connectors.Retryable, "UNKNOWN_EXCEPTION")
+}

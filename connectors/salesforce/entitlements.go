@@ -65,24 +65,30 @@ func needsProfile(j *job) bool {
 // or with one query per kind for the names not seen before. An unknown name
 // to assign fails the request (the mapping names something the org lacks);
 // an unknown name to remove is already gone.
+// A failed catalogue query fails only the requests that need a name
+// resolved: a Deactivate or a Freeze in the same batch goes on.
 func (c *Connector) resolve(ctx context.Context, jobs []*job) {
 	var profiles, grants []string
+	var needing []*job
 	for _, j := range pick(jobs, func(*job) bool { return true }) {
 		j.grants = diffGrants(j)
 		if needsProfile(j) {
 			profiles = append(profiles, j.req.Desired.Profile)
 		}
 		grants = append(append(grants, j.grants.add...), j.grants.remove...)
+		if needsProfile(j) || !j.grants.empty() {
+			needing = append(needing, j)
+		}
 	}
-	if err := c.loadProfiles(ctx, profiles); err != nil {
-		failAll(jobs, err)
+	err := c.loadProfiles(ctx, profiles)
+	if err == nil {
+		err = c.loadGrants(ctx, grants)
+	}
+	if err != nil {
+		failAll(needing, err)
 		return
 	}
-	if err := c.loadGrants(ctx, grants); err != nil {
-		failAll(jobs, err)
-		return
-	}
-	for _, j := range pick(jobs, func(*job) bool { return true }) {
+	for _, j := range needing {
 		c.applyResolved(j)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -169,16 +170,19 @@ func (o *fakeOrg) handleToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkAssertion validates the JWT as Salesforce does: RS256 signed by the
-// app's certificate, iss the consumer key, sub the user, aud the login URL,
-// exp in the future and at most 3 minutes away.
+// app's certificate, iss the consumer key, sub the user, aud
+// https://login.salesforce.com (the fake is a production org reached through
+// its My Domain), exp in the future and at most 3 minutes away.
 func (o *fakeOrg) checkAssertion(assertion string) string {
 	var claims jwt.RegisteredClaims
 	_, err := jwt.ParseWithClaims(assertion, &claims, func(*jwt.Token) (any, error) { return o.key, nil },
-		jwt.WithValidMethods([]string{"RS256"}), jwt.WithExpirationRequired(), jwt.WithAudience(o.srv.URL),
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithExpirationRequired(), jwt.WithAudience("https://login.salesforce.com"),
 		jwt.WithIssuer(testClientID), jwt.WithSubject(testSubject))
 	switch {
 	case err != nil:
 		return "invalid assertion: " + err.Error()
+	case !slices.Equal(claims.Audience, jwt.ClaimStrings{"https://login.salesforce.com"}):
+		return "audience is invalid"
 	case time.Until(claims.ExpiresAt.Time) > 3*time.Minute+5*time.Second:
 		return "expiration time is too far in the future"
 	}

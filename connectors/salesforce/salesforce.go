@@ -19,6 +19,7 @@
 //	        clientID: 3MVG9...                        # consumer key of the External Client App
 //	        username: dirbridge@acme.example          # jwt only: the integration user
 //	        privateKey: ${file:/etc/dirbridge/salesforce.key} # jwt only: PEM RSA key
+//	        audience: https://login.salesforce.com    # jwt only: default login, or test for sandboxes
 //	        clientSecret: ${env:SF_CLIENT_SECRET}     # clientCredentials only
 //	      anchorField: FederationIdentifier           # or an External ID field such as Dirbridge_Id__c
 //	      usernameSuffix: .uat                        # sandboxes: usernames are unique across all orgs
@@ -77,6 +78,8 @@ type AuthConfig struct {
 	Username     string        `yaml:"username"`
 	PrivateKey   config.Secret `yaml:"privateKey"`
 	ClientSecret config.Secret `yaml:"clientSecret"`
+	// Audience overrides the JWT's aud (an Experience Cloud site's URL).
+	Audience string `yaml:"audience"`
 }
 
 // defaultUserFields are the User fields Salesforce requires at create that a
