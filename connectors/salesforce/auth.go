@@ -98,7 +98,7 @@ func (ts *tokenSource) fetch(ctx context.Context) (*token, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := ts.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("token request: %w", err)
+		return nil, connectors.Errorf(connectors.Retryable, "", "token request: %w", err)
 	}
 	defer resp.Body.Close()
 	return ts.decode(resp)

@@ -1,7 +1,11 @@
 package salesforce
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +153,54 @@ func TestJWTAudience(t *testing.T) {
 		cfg := Config{LoginURL: tc.loginURL, Auth: AuthConfig{Audience: tc.override}}
 		if got := audience(cfg); got != tc.want {
 			t.Errorf("audience(%s, %q) = %s, want %s", tc.loginURL, tc.override, got, tc.want)
+		}
+	}
+}
+
+func TestUnreachableOrgIsRetryable(t *testing.T) {
+	org := newFakeOrg(t)
+	c := org.connector(t)
+	c.client.auth.http.RetryMax = 0 // the dial retry is covered by retryDialErrors; no waiting here
+	org.srv.Close()
+	err := c.Probe(context.Background())
+	wantClass(t, err, connectors.Retryable, "")
+}
+
+func TestRetryOnlyWhenNothingReachedTheOrg(t *testing.T) {
+	ctx := context.Background()
+	dial := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+	read := &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset")}
+	if retry, _ := retryDialErrors(ctx, nil, dial); !retry {
+		t.Error("a refused dial is not retried")
+	}
+	if retry, _ := retryDialErrors(ctx, nil, read); retry {
+		t.Error("a reset after sending is retried: a Create could be posted twice")
+	}
+	if retry, _ := retryDialErrors(ctx, &http.Response{StatusCode: 503}, nil); retry {
+		t.Error("a 503 is retried inside the connector; the outbox owns that")
+	}
+}
+
+// TestLogsCarryNoSecrets runs a session with a refresh at debug level and
+// looks for the key, the client secret and the access tokens in the log.
+func TestLogsCarryNoSecrets(t *testing.T) {
+	org := newFakeOrg(t)
+	var buf bytes.Buffer
+	cfg := Config{LoginURL: org.srv.URL, Auth: AuthConfig{Flow: FlowJWT, ClientID: testClientID, Username: testSubject,
+		PrivateKey: config.NewSecret(keyPEM(rsaKey(t)))}}
+	c, err := New(cfg, zerolog.New(&buf).Level(zerolog.DebugLevel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, c, createReq(person("guid-1", "ada@acme.example")))
+	org.expireSessions()
+	mustApply(t, c, createReq(person("guid-2", "bob@acme.example")))
+	if buf.Len() == 0 {
+		t.Fatal("nothing was logged at debug level")
+	}
+	for _, secret := range []string{"PRIVATE KEY", "00Dfake!token", "assertion", "Bearer"} {
+		if strings.Contains(buf.String(), secret) {
+			t.Errorf("log contains %q:\n%s", secret, buf.String())
 		}
 	}
 }

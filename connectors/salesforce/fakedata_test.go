@@ -106,7 +106,7 @@ func (o *fakeOrg) idOf(sobject, field, value string) string {
 }
 
 type recordResult struct {
-	ID      *string       `json:"id"`
+	ID      *string       `json:"id,omitempty"` // absent on a failed create, as documented
 	Success bool          `json:"success"`
 	Errors  []recordError `json:"errors"`
 }
@@ -146,6 +146,9 @@ func (o *fakeOrg) handleCollection(w http.ResponseWriter, r *http.Request) strin
 		types[typ] = true
 		delete(rec, "attributes")
 		results[i] = o.saveRecord(r.Method, typ, rec)
+		if id, ok := rec["Id"].(string); ok && r.Method == http.MethodPatch && !results[i].Success {
+			results[i].ID = &id // an update's failed SaveResult names its record
+		}
 	}
 	o.mu.Unlock()
 	if len(types) > 1 {
