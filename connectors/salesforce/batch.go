@@ -111,6 +111,10 @@ func (c *Connector) logResult(j *job) {
 	if j.user != nil {
 		id = j.user.ID
 	}
+	if j.live() && j.req.Op == connectors.OpCreate && !j.create {
+		// Linking an existing account is worth an audit line of its own.
+		ev = c.log.Info().Bool("adopted", true)
+	}
 	ev.Uint64("request", j.req.ID).Str("op", string(j.req.Op)).Str("person", j.req.PersonID).
 		Str("userId", id).Msg("request applied")
 }

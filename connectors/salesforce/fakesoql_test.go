@@ -153,7 +153,11 @@ func (c soqlCond) matches(row map[string]any) bool {
 				return true
 			}
 		case string:
-			if got, _ := row[c.field].(string); strings.EqualFold(got, w) {
+			got, _ := row[c.field].(string)
+			if strings.HasSuffix(c.field, "Id") && idKey(got) == idKey(w) && got != "" {
+				return true // ids match in their 15- or 18-character form, case-sensitively
+			}
+			if !strings.HasSuffix(c.field, "Id") && strings.EqualFold(got, w) {
 				return true
 			}
 		}

@@ -62,12 +62,22 @@ var sfIDRe = regexp.MustCompile(`^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$`)
 func userKey(field string, u *sfUser) string {
 	switch field {
 	case "Id":
-		return u.ID
+		return idKey(u.ID)
 	case "Username":
 		return strings.ToLower(u.Username)
 	default:
 		return u.Anchor
 	}
+}
+
+// idKey is the 15-character, case-sensitive form of a Salesforce id: the
+// 18-character form only appends a checksum, and a link stored from an
+// older export may have either.
+func idKey(id string) string {
+	if len(id) > 15 {
+		return id[:15]
+	}
+	return id
 }
 
 // lookup finds each request's account: by the stored link, else by the
@@ -105,7 +115,7 @@ func (c *Connector) lookupByLink(ctx context.Context, jobs []*job) error {
 	pending := pick(jobs, func(j *job) bool { return sfIDRe.MatchString(j.req.Account.ExternalID) })
 	found, err := c.usersWhere(ctx, "Id", keys(pending, func(j *job) string { return j.req.Account.ExternalID }))
 	for _, j := range pending {
-		j.user = found[j.req.Account.ExternalID]
+		j.user = found[idKey(j.req.Account.ExternalID)]
 	}
 	return err
 }

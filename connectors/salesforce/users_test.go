@@ -247,3 +247,18 @@ func TestUpdateRejectsFieldsTheConnectorOwns(t *testing.T) {
 		t.Fatal("a refused update reached the org")
 	}
 }
+
+func TestFifteenCharacterLinkFindsTheUser(t *testing.T) {
+	org := newFakeOrg(t)
+	c := org.connector(t)
+	confirmed := person("guid-1", "ada@acme.example")
+	acct := mustApply(t, c, createReq(confirmed))
+	desired := person("guid-other", "ada@acme.example") // the anchor would not find her
+	desired.Attributes["Title"] = "CTO"
+	link := connectors.Account{ExternalID: acct.ExternalID[:15]}
+	got := mustApply(t, c, connectors.Request{Op: connectors.OpUpdate, Desired: desired, Confirmed: &confirmed,
+		Changed: []string{"Title"}, Account: link})
+	if got.ExternalID != acct.ExternalID || org.record("User", acct.ExternalID)["Title"] != "CTO" {
+		t.Fatalf("account = %+v", got)
+	}
+}
