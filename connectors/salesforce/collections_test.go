@@ -180,3 +180,29 @@ func TestCatalogueFailureSparesTerminations(t *testing.T) {
 	}
 	wantClass(t, results[1].Err, connectors.Retryable, "UNKNOWN_EXCEPTION")
 }
+
+// TestConcurrentApplyShareCachesSafely: the dispatcher calls Apply for
+// different people at once; the token, the catalogue caches and the budget
+// are shared (run with -race).
+func TestConcurrentApplyShareCachesSafely(t *testing.T) {
+	org := newFakeOrg(t)
+	c := org.connector(t)
+	reqs := createReqs(16, func(i int, u *connectors.User) { u.PermissionSets = []string{"Sales_Bundle"} })
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i := range reqs {
+		wg.Go(func() { _, errs[i] = c.Apply(context.Background(), reqs[i]) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if n := len(org.rows("User", func(map[string]any) bool { return true })); n != 16 {
+		t.Fatalf("%d users, want 16", n)
+	}
+	if org.tokenCalls != 1 {
+		t.Fatalf("%d token requests for concurrent callers, want 1", org.tokenCalls)
+	}
+}
