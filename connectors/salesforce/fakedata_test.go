@@ -18,6 +18,22 @@ var idPrefixes = map[string]string{
 	"PermissionSetLicense": "0PL", "PermissionSetAssignment": "0Pa", "PermissionSetLicenseAssign": "2LA",
 }
 
+// userSchema is the User fields the fake org has; anything else is refused
+// with INVALID_FIELD, as an org refuses a field that does not exist.
+var userSchema = map[string]bool{"Id": true, "Username": true, "Email": true, "IsActive": true, "UserType": true,
+	"FederationIdentifier": true, "Dirbridge_Id__c": true, "LastName": true, "FirstName": true, "Alias": true,
+	"TimeZoneSidKey": true, "LocaleSidKey": true, "EmailEncodingKey": true, "LanguageLocaleKey": true,
+	"ProfileId": true, "Title": true, "Department": true, "EmployeeNumber": true}
+
+func unknownUserField(rec map[string]any) string {
+	for k := range rec {
+		if !userSchema[k] {
+			return k
+		}
+	}
+	return ""
+}
+
 // requiredUserFields are required at create (the User object reference).
 var requiredUserFields = []string{"Username", "LastName", "Email", "Alias", "TimeZoneSidKey",
 	"LocaleSidKey", "EmailEncodingKey", "LanguageLocaleKey", "ProfileId"}
@@ -171,6 +187,9 @@ func (o *fakeOrg) saveRecord(method, typ string, rec map[string]any) recordResul
 		return failed("INVALID_FIELD", "Id is not allowed in a create", "Id")
 	case method == http.MethodPatch && rec["Id"] == nil:
 		return failed("MISSING_ARGUMENT", "Id not specified in an update call")
+	}
+	if f := unknownUserField(rec); typ == "User" && f != "" {
+		return failed("INVALID_FIELD", "No such column '"+f+"' on sobject of type User", f)
 	}
 	switch method + " " + typ {
 	case "POST User":

@@ -171,6 +171,14 @@ func (o *fakeOrg) handleQuery(w http.ResponseWriter, q string) string {
 		restErrors(w, http.StatusBadRequest, "MALFORMED_QUERY", err.Error())
 		return "query"
 	}
+	if sq.object == "User" {
+		for _, f := range sq.fields {
+			if !userSchema[f] {
+				restErrors(w, http.StatusBadRequest, "INVALID_FIELD", "No such column '"+f+"' on entity 'User'.")
+				return "query User"
+			}
+		}
+	}
 	if bad := sq.malformedID(); bad != "" {
 		restErrors(w, http.StatusBadRequest, "INVALID_QUERY_FILTER_OPERATOR", "invalid ID field: "+bad)
 		return "query " + sq.object

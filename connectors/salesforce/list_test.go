@@ -52,3 +52,19 @@ func TestProbeReadsLimits(t *testing.T) {
 		t.Fatal("probe of an org without the API version succeeded")
 	}
 }
+
+func TestProbeFindsAMissingAnchorField(t *testing.T) {
+	org := newFakeOrg(t)
+	c := org.connector(t, func(cfg *Config) { cfg.AnchorField = "Employee_Guid__c" })
+	err := c.Probe(context.Background())
+	wantClass(t, err, connectors.Permanent, "INVALID_FIELD")
+}
+
+func TestUnknownMappedFieldIsPermanentForThatPerson(t *testing.T) {
+	org := newFakeOrg(t)
+	c := org.connector(t)
+	p := person("guid-1", "ada@acme.example")
+	p.Attributes["Shoe_Size__c"] = "44"
+	_, err := c.Apply(context.Background(), createReq(p))
+	wantClass(t, err, connectors.Permanent, "INVALID_FIELD")
+}

@@ -35,6 +35,7 @@ package salesforce
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -270,9 +271,22 @@ func (c *Connector) Close() error {
 	return nil
 }
 
-// Probe checks the credentials and the API version without changing
-// anything: it fetches a token and reads the org's limits.
+// Probe checks the credentials, the API version and the anchor field
+// without changing anything: it fetches a token, reads the org's limits and
+// reads one user with the anchor field (a missing custom field, or one the
+// integration user cannot see, fails with INVALID_FIELD).
 func (c *Connector) Probe(ctx context.Context) error {
+	if err := c.probeLimits(ctx); err != nil {
+		return err
+	}
+	soql := "SELECT " + c.userFields() + " FROM User LIMIT 1"
+	if err := c.client.query(ctx, soql, func(json.RawMessage) error { return nil }); err != nil {
+		return fmt.Errorf("salesforce: probe: read users with %s: %w", c.cfg.AnchorField, err)
+	}
+	return nil
+}
+
+func (c *Connector) probeLimits(ctx context.Context) error {
 	var limits map[string]struct {
 		Max       int `json:"Max"`
 		Remaining int `json:"Remaining"`

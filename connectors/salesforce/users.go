@@ -148,6 +148,9 @@ func (c *Connector) changedFields(j *job, rec map[string]any) (map[string]any, e
 		if err := c.checkField(k); err != nil {
 			return nil, err
 		}
+		if k == "Username" || k == c.cfg.AnchorField {
+			continue // written from the identity below, with the sandbox suffix
+		}
 		rec[k] = fieldValue(d.Attributes[k]) // absent: cleared (JSON null)
 	}
 	if conf == nil || conf.UserName != d.UserName {

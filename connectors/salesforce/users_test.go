@@ -262,3 +262,18 @@ func TestFifteenCharacterLinkFindsTheUser(t *testing.T) {
 		t.Fatalf("account = %+v", got)
 	}
 }
+
+func TestUpdateOfMappedUsernameKeepsSandboxSuffix(t *testing.T) {
+	org := newFakeOrg(t)
+	c := org.connector(t, func(cfg *Config) { cfg.UsernameSuffix = ".uat" })
+	confirmed := person("guid-1", "ada@acme.example")
+	confirmed.Attributes["Username"] = "ada@acme.example"
+	acct := mustApply(t, c, createReq(confirmed))
+	desired := person("guid-1", "ada.l@acme.example")
+	desired.Attributes["Username"] = "ada.l@acme.example"
+	got := mustApply(t, c, connectors.Request{Op: connectors.OpUpdate, Desired: desired, Confirmed: &confirmed,
+		Changed: []string{"Username"}, Account: acct})
+	if got.UserName != "ada.l@acme.example.uat" || org.record("User", acct.ExternalID)["Username"] != "ada.l@acme.example.uat" {
+		t.Fatalf("account = %+v", got)
+	}
+}
