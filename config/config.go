@@ -24,6 +24,7 @@
 //	  maxDeactivations: 500               # per app in the window; beyond: held for approval
 //	  maxDeactivationPercent: 20
 //	  maxCreates: 1000
+//	  maxIdentifierChanges: 100           # Updates that rewrite the userName
 //	  window: 1h
 //	sync:
 //	  fullReadInterval: 24h               # full reconciliation as a safety net
@@ -93,6 +94,7 @@ type Guard struct {
 	MaxDeactivations       int           `yaml:"maxDeactivations"`
 	MaxDeactivationPercent int           `yaml:"maxDeactivationPercent"`
 	MaxCreates             int           `yaml:"maxCreates"`
+	MaxIdentifierChanges   int           `yaml:"maxIdentifierChanges"`
 	Window                 time.Duration `yaml:"window"`
 }
 
@@ -181,6 +183,9 @@ func (c *Config) applyDefaults() {
 	}
 	if g.MaxCreates == 0 {
 		g.MaxCreates = 1000
+	}
+	if g.MaxIdentifierChanges == 0 {
+		g.MaxIdentifierChanges = 100
 	}
 	if g.Window == 0 {
 		g.Window = time.Hour

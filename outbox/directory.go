@@ -1,6 +1,8 @@
 package outbox
 
 import (
+	"github.com/dirbridge/dirbridge/directory"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -152,7 +154,7 @@ func (tx *Tx) DeleteGroup(id string) ([]string, error) {
 func (tx *Tx) moveDN(hadOld bool, oldDN, newDN, id string, deleted bool) error {
 	b := tx.btx.Bucket(bDNs)
 	if hadOld && oldDN != "" && (oldDN != newDN || deleted) {
-		if k := []byte(NormalizeDN(oldDN)); string(b.Get(k)) == id {
+		if k := []byte(directory.NormalizeDN(oldDN)); string(b.Get(k)) == id {
 			if err := b.Delete(k); err != nil {
 				return err
 			}
@@ -161,12 +163,12 @@ func (tx *Tx) moveDN(hadOld bool, oldDN, newDN, id string, deleted bool) error {
 	if deleted || newDN == "" {
 		return nil
 	}
-	return b.Put([]byte(NormalizeDN(newDN)), []byte(id))
+	return b.Put([]byte(directory.NormalizeDN(newDN)), []byte(id))
 }
 
 // IDByDN resolves a DN (of a person or group) to its stable id.
 func (tx *Tx) IDByDN(dn string) (string, bool) {
-	v := tx.btx.Bucket(bDNs).Get([]byte(NormalizeDN(dn)))
+	v := tx.btx.Bucket(bDNs).Get([]byte(directory.NormalizeDN(dn)))
 	return string(v), v != nil
 }
 
