@@ -68,6 +68,12 @@ func (c *Connector) ApplyBatch(ctx context.Context, reqs []connectors.Request) [
 	return out
 }
 
+// CodeBudgetLow is the error code of a request held because the org's
+// daily API budget is down to its reserve. Only non-urgent operations get
+// it: a dispatcher that pauses just those on this code (rather than the
+// whole app, as for REQUEST_LIMIT_EXCEEDED) lets terminations use the reserve.
+const CodeBudgetLow = "API_BUDGET_LOW"
+
 // gate refuses what cannot be sent: an unknown operation, a request without
 // anchor, and, once the API budget runs low, everything but terminations,
 // so that Deactivate and Freeze still get through at the end of the day.
@@ -79,7 +85,7 @@ func (c *Connector) gate(j *job) {
 		j.fail(connectors.Errorf(connectors.Permanent, "", "request has neither anchor nor link"))
 	case !j.req.Op.Urgent() && c.client.budget.low(c.cfg.BudgetReservePercent):
 		used, max := c.client.budget.usage()
-		j.fail(&connectors.Error{Class: connectors.RateLimited, Code: "API_BUDGET_LOW",
+		j.fail(&connectors.Error{Class: connectors.RateLimited, Code: CodeBudgetLow,
 			RetryAfter: c.cfg.BudgetWait,
 			Err:        fmt.Errorf("%d of %d daily API requests used; the last %d%% are kept for terminations", used, max, c.cfg.BudgetReservePercent)})
 	}

@@ -114,7 +114,7 @@ func TestLowBudgetHoldsBulkWorkButNotTerminations(t *testing.T) {
 	mustApply(t, c, connectors.Request{Op: connectors.OpFreeze, Desired: person("guid-1", "ada@acme.example"), Account: acct})
 	before := len(org.callLog())
 	_, err := c.Apply(context.Background(), createReq(person("guid-2", "bob@acme.example")))
-	wantClass(t, err, connectors.RateLimited, "API_BUDGET_LOW")
+	wantClass(t, err, connectors.RateLimited, CodeBudgetLow)
 	if _, after := connectors.ClassOf(err); after != 15*time.Minute {
 		t.Fatalf("RetryAfter = %v", after)
 	}
