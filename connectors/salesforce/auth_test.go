@@ -3,6 +3,8 @@ package salesforce
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"net"
 	"net/http"
@@ -202,5 +204,25 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		if strings.Contains(buf.String(), secret) {
 			t.Errorf("log contains %q:\n%s", secret, buf.String())
 		}
+	}
+}
+
+// TestPKCS8KeyAsOpenSSLWritesIt: `openssl req -newkey rsa:2048 -nodes`
+// (OpenSSL 3, as in docs/salesforce.md) writes "BEGIN PRIVATE KEY" PKCS#8.
+func TestPKCS8KeyAsOpenSSLWritesIt(t *testing.T) {
+	org := newFakeOrg(t)
+	der, err := x509.MarshalPKCS8PrivateKey(rsaKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8 := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	c := org.connector(t, func(cfg *Config) { cfg.Auth.PrivateKey = config.NewSecret(pkcs8) })
+	if err := c.Probe(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(Config{LoginURL: org.srv.URL, Auth: AuthConfig{ClientID: testClientID, Username: testSubject,
+		PrivateKey: config.NewSecret("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")}}, zerolog.Nop())
+	if err == nil || !strings.Contains(err.Error(), "auth.privateKey") {
+		t.Fatalf("a certificate given as the key: err = %v", err)
 	}
 }

@@ -268,6 +268,7 @@ func (c *Connector) APIUsage() (used, max int) { return c.client.budget.usage() 
 // Close releases idle connections.
 func (c *Connector) Close() error {
 	c.client.http.HTTPClient.CloseIdleConnections()
+	c.client.auth.http.HTTPClient.CloseIdleConnections()
 	return nil
 }
 
