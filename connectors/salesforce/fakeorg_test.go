@@ -127,7 +127,14 @@ func (o *fakeOrg) seed() {
 // connector returns a connector configured for the JWT flow against o.
 func (o *fakeOrg) connector(t *testing.T, edit ...func(*Config)) *Connector {
 	t.Helper()
-	cfg := Config{LoginURL: o.srv.URL, APIVersion: "v62.0", Auth: AuthConfig{Flow: FlowJWT,
+	return connectorFor(t, o.srv.URL, edit...)
+}
+
+// connectorFor returns a connector configured for the JWT flow against the
+// server at loginURL.
+func connectorFor(t *testing.T, loginURL string, edit ...func(*Config)) *Connector {
+	t.Helper()
+	cfg := Config{LoginURL: loginURL, APIVersion: "v62.0", Auth: AuthConfig{Flow: FlowJWT,
 		ClientID: testClientID, Username: testSubject, PrivateKey: config.NewSecret(keyPEM(rsaKey(t)))}}
 	for _, e := range edit {
 		e(&cfg)
