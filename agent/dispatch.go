@@ -53,22 +53,27 @@ func (r *appRunner) poke() {
 	}
 }
 
+// maxBatch bounds one batched call; Salesforce sObject Collections take at
+// most 200 records.
+const maxBatch = 200
+
 func (r *appRunner) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	batcher, batched := r.conn.(connectors.Batcher)
 	for ctx.Err() == nil {
-		work, err := r.claim(ctx)
+		work, err := r.claim(ctx, batched)
 		if err != nil && ctx.Err() == nil {
 			r.log.Error().Err(err).Msg("claiming requests")
 		}
-		for _, w := range work {
+		for _, chunk := range work {
 			wg.Add(1)
-			go func(w outbox.Work) {
+			go func(chunk []outbox.Work) {
 				defer wg.Done()
-				r.deliver(ctx, w)
+				r.deliver(ctx, chunk, batcher)
 				r.finished()
 				r.poke()
-			}(w)
+			}(chunk)
 		}
 		select {
 		case <-ctx.Done():
@@ -77,6 +82,20 @@ func (r *appRunner) run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// chunks splits claimed work into one unit per worker: single requests, or
+// for a batching connector up to maxBatch requests per call.
+func chunks(work []outbox.Work, batched bool, workers int) [][]outbox.Work {
+	size := 1
+	if batched {
+		size = max(1, min(maxBatch, (len(work)+workers-1)/max(workers, 1)))
+	}
+	var out [][]outbox.Work
+	for i := 0; i < len(work); i += size {
+		out = append(out, work[i:min(i+size, len(work))])
+	}
+	return out
 }
 
 func (r *appRunner) finished() {
@@ -103,42 +122,90 @@ func (r *appRunner) sleep() time.Duration {
 	return wait
 }
 
-func (r *appRunner) claim(ctx context.Context) ([]outbox.Work, error) {
+// claim hands out work for the free workers. While the app is paused (rate
+// limited, quarantined) only terminations go out: each still follows its
+// own retry schedule, and a termination is never stuck behind a pause.
+// During a licence shortage Creates and Activates stay queued.
+func (r *appRunner) claim(ctx context.Context, batched bool) ([][]outbox.Work, error) {
 	now := r.a.now()
 	r.mu.Lock()
 	free := r.cfg.Workers - r.inflight
 	paused := r.pausedUntil.After(now)
 	capacity := r.capacityTil.After(now)
 	r.mu.Unlock()
-	if free <= 0 || paused {
+	if free <= 0 {
 		return nil, nil
 	}
-	var skip func(connectors.Operation) bool
-	if capacity {
-		skip = func(op connectors.Operation) bool {
-			return op == connectors.OpCreate || op == connectors.OpActivate || op == connectors.OpReactivate
+	skip := func(op connectors.Operation) bool {
+		if paused && !op.Urgent() {
+			return true
 		}
+		return capacity && (op == connectors.OpCreate || op == connectors.OpActivate || op == connectors.OpReactivate)
+	}
+	n := free
+	if batched {
+		n = free * maxBatch
 	}
 	var work []outbox.Work
 	err := r.a.store.Update(ctx, func(tx *outbox.Tx) error {
 		var err error
-		work, err = tx.Claim(r.name, free, now, skip)
+		work, err = tx.Claim(r.name, n, now, skip)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	units := chunks(work, batched, free)
 	r.mu.Lock()
-	r.inflight += len(work)
+	r.inflight += len(units)
 	r.mu.Unlock()
-	return work, nil
+	return units, nil
 }
 
-// deliver carries out one request and records the outcome. The outcome is
-// recorded even when the agent is stopping (a fresh context), so an answer
-// the app gave is never lost.
-func (r *appRunner) deliver(ctx context.Context, w outbox.Work) {
-	acct, err := r.apply(ctx, w)
+// deliver carries out a chunk of requests (one call for a batching
+// connector) and records each outcome. Outcomes are recorded even when the
+// agent is stopping (a context that is not canceled), so an answer the app
+// gave is never lost.
+func (r *appRunner) deliver(ctx context.Context, chunk []outbox.Work, b connectors.Batcher) {
+	results := make([]connectors.Result, len(chunk))
+	var send []connectors.Request
+	var at []int
+	for i, w := range chunk {
+		if w.Call.Op == connectors.OpUpdate && nothingToSend(w.Call) {
+			results[i] = connectors.Result{Account: w.Call.Account}
+			continue
+		}
+		send, at = append(send, w.Call), append(at, i)
+	}
+	var got []connectors.Result
+	if b != nil && len(send) > 0 {
+		got = b.ApplyBatch(ctx, send)
+	} else {
+		for _, c := range send {
+			acct, err := r.conn.Apply(ctx, c)
+			got = append(got, connectors.Result{Account: acct, Err: err})
+		}
+	}
+	for j, i := range at {
+		if j < len(got) {
+			results[i] = got[j]
+		} else {
+			results[i] = connectors.Result{Err: errors.New("the connector returned fewer results than requests")}
+		}
+	}
+	for i, w := range chunk {
+		r.settle(ctx, w, results[i])
+	}
+}
+
+// settle records one outcome.
+func (r *appRunner) settle(ctx context.Context, w outbox.Work, res connectors.Result) {
+	acct, err := res.Account, res.Err
+	if class, _ := connectors.ClassOf(err); err != nil && class == connectors.NotFound &&
+		(w.Call.Op == connectors.OpDeactivate || w.Call.Op == connectors.OpFreeze) {
+		// The account is already gone: a termination has nothing left to do.
+		acct, err = connectors.Account{ExternalID: w.Call.Account.ExternalID, UserName: w.Call.Account.UserName, Status: connectors.StatusDeleted}, nil
+	}
 	rec := context.WithoutCancel(ctx)
 	if err == nil {
 		r.record(rec, w, func(tx *outbox.Tx) error { return tx.Complete(w.Request.ID, acct) })
@@ -160,21 +227,6 @@ func (r *appRunner) deliver(ctx context.Context, w outbox.Work) {
 	r.log.Warn().Err(err).Uint64("request", w.Request.ID).Str("op", string(w.Request.Op)).
 		Str("person", w.Request.PersonID).Str("state", string(stored.State)).Time("next", stored.NextAttempt).
 		Msg("delivery failed")
-}
-
-// apply calls the connector, except for an Update left with nothing to send.
-func (r *appRunner) apply(ctx context.Context, w outbox.Work) (connectors.Account, error) {
-	c := w.Call
-	if c.Op == connectors.OpUpdate && nothingToSend(c) {
-		return c.Account, nil
-	}
-	acct, err := r.conn.Apply(ctx, c)
-	if class, _ := connectors.ClassOf(err); err != nil && class == connectors.NotFound &&
-		(c.Op == connectors.OpDeactivate || c.Op == connectors.OpFreeze) {
-		// The account is already gone: a termination has nothing left to do.
-		return connectors.Account{ExternalID: c.Account.ExternalID, UserName: c.Account.UserName, Status: connectors.StatusDeleted}, nil
-	}
-	return acct, err
 }
 
 func nothingToSend(c connectors.Request) bool {
