@@ -12,6 +12,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -70,6 +71,7 @@ func New(opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.store = store
+	a.restoreStatus()
 	if err := a.open(opts.DryRun); err != nil {
 		a.Close()
 		return nil, err
@@ -114,6 +116,15 @@ func (a *Agent) newConnector(name string, app config.App, dryRun bool) (connecto
 		return mock.Open(mock.Settings{File: filepath.Join(env.StateDir, "dryrun-"+name+".db")})
 	}
 	return connectors.New(app.Connector, env)
+}
+
+// restoreStatus shows the last complete full read of an earlier run.
+func (a *Agent) restoreStatus() {
+	var meta fullReadMeta
+	_ = a.store.View(func(tx *outbox.Tx) error { return json.Unmarshal(orNull(tx.Cursor(fullReadKey)), &meta) })
+	if !meta.Finished.IsZero() {
+		a.status.setFullRead(time.Time{}, meta.Finished, meta.People, nil)
+	}
 }
 
 // Store gives read access to the agent's state (CLI, tests).
