@@ -38,6 +38,8 @@ type Options struct {
 	DryRun bool
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// NoConnectors opens no app (preview and offline inspection).
+	NoConnectors bool
 }
 
 // Agent is one running dirbridge.
@@ -72,14 +74,14 @@ func New(opts Options) (*Agent, error) {
 	}
 	a.store = store
 	a.restoreStatus()
-	if err := a.open(opts.DryRun); err != nil {
+	if err := a.open(opts.DryRun, opts.NoConnectors); err != nil {
 		a.Close()
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *Agent) open(dryRun bool) error {
+func (a *Agent) open(dryRun, noConnectors bool) error {
 	a.maps = newMappings(a, a.cfg)
 	attrs, err := a.maps.preload()
 	if err != nil {
@@ -97,7 +99,7 @@ func (a *Agent) open(dryRun bool) error {
 	a.apps = map[string]*appRunner{}
 	for _, name := range a.cfg.AppNames() {
 		app := a.cfg.Apps[name]
-		if app.Disabled {
+		if app.Disabled || noConnectors {
 			continue
 		}
 		c, err := a.newConnector(name, app, dryRun)

@@ -83,6 +83,7 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/apps/{app}/held/{action}", a.requireToken(a.actOnHeld))
 	mux.HandleFunc("GET /api/v1/people/{who}", a.getPerson)
 	mux.HandleFunc("GET /api/v1/accounts", a.listAccounts)
+	mux.HandleFunc("GET /api/v1/preview/{who}", a.getPreview)
 	mux.HandleFunc("GET /{$}", a.page)
 	return a.checkHost(mux)
 }
@@ -393,6 +394,18 @@ func findPerson(tx *outbox.Tx, who string) (string, error) {
 		err = fmt.Errorf("%w: no person with id, DN or login %q", outbox.ErrNotFound, who)
 	}
 	return found, err
+}
+
+func (a *Agent) getPreview(w http.ResponseWriter, r *http.Request) {
+	p, err := a.Preview(r.Context(), r.PathValue("who"))
+	switch {
+	case errors.Is(err, outbox.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, p)
+	}
 }
 
 func (a *Agent) listAccounts(w http.ResponseWriter, r *http.Request) {
