@@ -420,7 +420,7 @@ func (a *Agent) listAccounts(w http.ResponseWriter, r *http.Request) {
 // Accounts returns the per (app, person) records of app ("" for all),
 // the basis of `dirbridge accounts`.
 func Accounts(s *outbox.Store, app string) ([]outbox.AppState, error) {
-	var out []outbox.AppState
+	out := []outbox.AppState{}
 	err := s.View(func(tx *outbox.Tx) error {
 		return tx.States(app, func(st outbox.AppState) error {
 			out = append(out, st)
