@@ -77,6 +77,7 @@ func (a *Agent) Handler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /api/v1/status", a.getStatus)
+	mux.Handle("GET /metrics", a.metricsHandler())
 	mux.HandleFunc("GET /api/v1/requests", a.listRequests)
 	mux.HandleFunc("GET /api/v1/requests/{id}", a.getRequest)
 	mux.HandleFunc("POST /api/v1/requests/{id}/{action}", a.requireToken(a.actOnRequest))
