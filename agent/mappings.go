@@ -90,7 +90,7 @@ func (m *mappings) load() error {
 		return err
 	}
 	m.cur = m.newPlanner(ev)
-	m.state.Error, m.state.LoadedAt = "", m.a.now()
+	m.state.Error, m.state.LoadedAt, m.state.LastDiff = "", m.a.now(), nil
 	return nil
 }
 

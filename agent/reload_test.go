@@ -56,7 +56,7 @@ func TestMappingReload(t *testing.T) {
 		if err := os.WriteFile(path, []byte(changed), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		st := w.waitMapping(t, func(st MappingStatus) bool { return st.Error == "" && len(st.LastDiff) > 0 })
+		st := w.waitMapping(t, func(st MappingStatus) bool { return st.Error == "" && st.LastDiff["slack Deactivate"] > 0 })
 		if st.Error != "" || st.LastDiff["slack Deactivate"] == 0 || st.LastDiff["slack Create"] == 0 {
 			t.Fatalf("status after reload: %+v", st)
 		}

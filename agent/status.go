@@ -82,6 +82,7 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/requests/{id}", a.getRequest)
 	mux.HandleFunc("POST /api/v1/requests/{id}/{action}", a.requireToken(a.actOnRequest))
 	mux.HandleFunc("POST /api/v1/apps/{app}/held/{action}", a.requireToken(a.actOnHeld))
+	mux.HandleFunc("POST /api/v1/sync/full", a.requireToken(a.postFullRead))
 	mux.HandleFunc("GET /api/v1/people/{who}", a.getPerson)
 	mux.HandleFunc("GET /api/v1/accounts", a.listAccounts)
 	mux.HandleFunc("GET /api/v1/preview/{who}", a.getPreview)
@@ -395,6 +396,13 @@ func findPerson(tx *outbox.Tx, who string) (string, error) {
 		err = fmt.Errorf("%w: no person with id, DN or login %q", outbox.ErrNotFound, who)
 	}
 	return found, err
+}
+
+func (a *Agent) postFullRead(w http.ResponseWriter, r *http.Request) {
+	accept := r.URL.Query().Get("acceptShrink") == "true"
+	a.log.Info().Bool("acceptShrink", accept).Str("actor", actor(r)).Msg("full read requested")
+	a.RequestFullRead(accept)
+	writeJSON(w, http.StatusAccepted, map[string]any{"fullRead": "requested", "acceptShrink": accept})
 }
 
 func (a *Agent) getPreview(w http.ResponseWriter, r *http.Request) {

@@ -32,10 +32,12 @@ var (
 	bTimers   = []byte("timers")   // due(8) person -> nil
 	bTimerOf  = []byte("timerof")  // person -> due(8)
 	bExtIDs   = []byte("extids")   // app \0 external id -> person
+	bStaged   = []byte("staged")   // group \0 member -> nil: memberships seen by the running full read
+	bDirty    = []byte("dirty")    // person -> nil: people the running full read must plan at its end
 )
 
 var allBuckets = [][]byte{bMeta, bRequests, bStates, bReady, bInflight, bHistory, bCounts, bLog,
-	bCursors, bPeople, bGroups, bDNs, bMembers, bMemberOf, bTimers, bTimerOf, bExtIDs}
+	bCursors, bPeople, bGroups, bDNs, bMembers, bMemberOf, bTimers, bTimerOf, bExtIDs, bStaged, bDirty}
 
 // migrations[v] upgrades a file from schema v to v+1. Version 0 is an empty
 // file. Each runs in the same transaction that records the new version, so

@@ -136,6 +136,11 @@ func (s *Source) deliverChanges(ctx context.Context, last cursor, h directory.Ha
 		return last, err
 	}
 	next := snap.state()
+	if n, was := len(next.Entries), len(last.Entries); n == 0 || (was >= 10 && n < was/2) {
+		// A truncated or half-saved file must not turn into deletions: the
+		// agent's full read decides, with its empty-read guard.
+		return last, fmt.Errorf("ldif: %s now has %d entries, it had %d: %w", s.path, n, was, directory.ErrFullReadRequired)
+	}
 	var page directory.Page
 	for _, e := range snap.entries {
 		if last.Entries[e.ID] != next.Entries[e.ID] {

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/dirbridge/dirbridge/agent"
+)
+
+func syncCmd(g *globals) *cobra.Command {
+	var full, acceptShrink bool
+	cmd := &cobra.Command{
+		Use:   "sync --full [--accept-shrink]",
+		Short: "Run a full read of the directory now",
+		Long: "Ask the running agent for a full read now (or, when it is stopped, run one here; the\n" +
+			"requests it plans are delivered when the agent next runs). A full read that sees no\n" +
+			"people, or less than half of the last one, never deactivates anybody; when such a\n" +
+			"shrink is expected (a reorganisation, a new base DN), confirm it with --accept-shrink.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !full {
+				return usageError{errors.New("say --full: changes are followed continuously; only a full read can be asked for")}
+			}
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			api := &apiBackend{base: "http://" + cfg.Status.Listen, cfg: cfg, http: http.DefaultClient}
+			if api.reachable() {
+				var out map[string]any
+				if err := api.do(http.MethodPost, fmt.Sprintf("/api/v1/sync/full?acceptShrink=%v", acceptShrink), operator(""), &out); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), "full read requested from the running agent; follow it on its status page")
+				return nil
+			}
+			log, err := newLogger(cfg.Log, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			a, err := agent.New(agent.Options{Config: cfg, Logger: log.Level(zerolog.InfoLevel), NoConnectors: true})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			defer stop()
+			if err := a.FullRead(ctx, acceptShrink); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "full read done; its requests are delivered when the agent runs")
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&full, "full", false, "read the whole directory")
+	cmd.Flags().BoolVar(&acceptShrink, "accept-shrink", false, "treat people missing from a much smaller read as deleted")
+	return cmd
+}
