@@ -1,0 +1,149 @@
+package ldap
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/dirbridge/dirbridge/directory"
+)
+
+// deletedObjectsWKGUID is the well-known GUID of CN=Deleted Objects
+// (MS-ADTS 7.1.1.4.2), valid in "<WKGUID=...,NC>" on every DC and language.
+const deletedObjectsWKGUID = "18e2ea80684f11d2b9aa00c04f79f805"
+
+// Check binds, says which change-detection method the source would use and
+// why, and reports missing rights with the grant that fixes each. It only
+// reads.
+func (s *Source) Check(ctx context.Context) []directory.Finding {
+	sess, err := s.conn.open(ctx)
+	if err != nil {
+		return []directory.Finding{{Severity: directory.SeverityError, Subject: "bind", Message: err.Error(),
+			Fix: "check urls, tls.caFile/tls.serverName, bind.dn and bind.password (see the message)"}}
+	}
+	defer sess.Close()
+	stop := context.AfterFunc(ctx, func() { sess.conn.Close() })
+	defer stop()
+	out := []directory.Finding{{Severity: directory.SeverityOK, Subject: "bind",
+		Message: fmt.Sprintf("bound to %s (%s, %s) as %s; reading %s", sess.server, sess.flavor, orUnknown(sess.root.vendor), s.boundAs(), sess.baseDN)}}
+	if sess.flavor == FlavorAD {
+		return append(out, s.checkAD(sess)...)
+	}
+	return append(out, checkOpenLDAP(sess))
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "vendor not announced"
+	}
+	return s
+}
+
+func (s *Source) boundAs() string {
+	if s.cfg.Bind.Method == BindKerberos {
+		return s.cfg.Bind.Principal + "@" + s.cfg.Bind.Realm
+	}
+	return s.cfg.Bind.DN
+}
+
+func checkOpenLDAP(sess *session) directory.Finding {
+	if sess.root.supports(oidSyncRequest) {
+		return directory.Finding{Severity: directory.SeverityOK, Subject: "change detection",
+			Message: "syncrepl (RFC 4533): the server announces the sync request control (syncprov overlay); deletes arrive as delete notices or through the present phase"}
+	}
+	return directory.Finding{Severity: directory.SeverityWarning, Subject: "change detection",
+		Message: "entryCSN polling: the server does not announce syncrepl (no syncprov overlay), so deletes are only found by full reconciliation",
+		Fix:     "load the syncprov overlay on the database of " + sess.baseDN + " (olcOverlay=syncprov), then restart dirbridge"}
+}
+
+// adAccount is the bound account's identity as check needs it for grants.
+type adAccount struct {
+	domain, sam, sid string // NETBIOS domain, sAMAccountName, objectSid
+}
+
+func (s *Source) checkAD(sess *session) []directory.Finding {
+	acct, err := whoAmIAD(sess)
+	if err != nil {
+		return []directory.Finding{{Severity: directory.SeverityError, Subject: "account", Message: err.Error()}}
+	}
+	return []directory.Finding{checkDirSync(sess, acct), checkDeletedObjects(sess, acct)}
+}
+
+// whoAmIAD asks the server who we are (RFC 4532: "u:DOMAIN\sam") and reads
+// the account's SID, which the Samba grant commands need.
+func whoAmIAD(sess *session) (adAccount, error) {
+	res, err := sess.conn.WhoAmI(nil)
+	if err != nil {
+		return adAccount{}, opError{server: sess.server, op: "who am I"}.classify(err)
+	}
+	id := strings.TrimPrefix(res.AuthzID, "u:")
+	domain, sam, ok := strings.Cut(id, `\`)
+	if !ok {
+		return adAccount{}, fmt.Errorf("directory/ldap: %s: unexpected who-am-I answer %q", sess.server, res.AuthzID)
+	}
+	e, err := searchOne(sess, sess.root.defaultNC, "(sAMAccountName="+goldap.EscapeFilter(sam)+")", []string{"objectSid"})
+	if err != nil {
+		return adAccount{}, fmt.Errorf("directory/ldap: %s: find own account %q: %w", sess.server, sam, err)
+	}
+	sid, err := SIDString(e.GetRawAttributeValue("objectSid"))
+	return adAccount{domain: domain, sam: sam, sid: sid}, err
+}
+
+// checkDirSync tries a DirSync round without DirSyncObjectSecurity, which
+// AD allows only with "Replicating Directory Changes" on the naming context.
+func checkDirSync(sess *session, acct adAccount) directory.Finding {
+	nc := sess.root.defaultNC
+	req := goldap.NewSearchRequest(nc, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=user)", []string{"objectGUID"}, nil)
+	_, err := sess.conn.DirSync(req, 0, 1, nil)
+	if err == nil {
+		return directory.Finding{Severity: directory.SeverityOK, Subject: "change detection",
+			Message: "DirSync: " + acct.domain + `\` + acct.sam + ` holds "Replicating Directory Changes" on ` + nc}
+	}
+	if !goldap.IsErrorAnyOf(err, goldap.LDAPResultInsufficientAccessRights, goldap.LDAPResultUnwillingToPerform) {
+		return directory.Finding{Severity: directory.SeverityError, Subject: "change detection",
+			Message: "DirSync probe failed: " + opError{server: sess.server, op: "DirSync"}.classify(err).Error()}
+	}
+	return directory.Finding{Severity: directory.SeverityWarning, Subject: "change detection",
+		Message: "uSNChanged polling: " + acct.domain + `\` + acct.sam + ` lacks "Replicating Directory Changes" on ` + nc +
+			", so DirSync is refused (LDAP 50); polling sees the same changes but costs a search per interval",
+		Fix: dirSyncGrant(nc, acct)}
+}
+
+func dirSyncGrant(nc string, acct adAccount) string {
+	return fmt.Sprintf("Windows: dsacls %q /G \"%s\\%s:CA;Replicating Directory Changes\"\n"+
+		"Samba:   samba-tool dsacl set -H ldap://<dc> -U Administrator --objectdn=%q --sddl=\"(OA;;CR;1131f6aa-9c07-11d1-f79f-00c04fc2dcd2;;%s)\"",
+		nc, acct.domain, acct.sam, nc, acct.sid)
+}
+
+// checkDeletedObjects reads CN=Deleted Objects with Show Deleted: by
+// default only administrators may, and without it deletes go unseen.
+func checkDeletedObjects(sess *session, acct adAccount) directory.Finding {
+	nc := sess.root.defaultNC
+	req := goldap.NewSearchRequest("<WKGUID="+deletedObjectsWKGUID+","+nc+">", goldap.ScopeBaseObject, goldap.NeverDerefAliases,
+		0, 0, false, "(objectClass=*)", []string{"distinguishedName"}, []goldap.Control{goldap.NewControlMicrosoftShowDeleted()})
+	res, err := sess.conn.Search(req)
+	if err == nil && len(res.Entries) == 1 {
+		return directory.Finding{Severity: directory.SeverityOK, Subject: "deleted objects",
+			Message: "the account can read " + stripExtendedDN(res.Entries[0].DN) + ": deletes are seen as tombstones"}
+	}
+	if err != nil && !goldap.IsErrorAnyOf(err, goldap.LDAPResultNoSuchObject, goldap.LDAPResultInsufficientAccessRights) {
+		return directory.Finding{Severity: directory.SeverityError, Subject: "deleted objects",
+			Message: "probe failed: " + opError{server: sess.server, op: "read CN=Deleted Objects"}.classify(err).Error()}
+	}
+	dn := "CN=Deleted Objects," + nc
+	return directory.Finding{Severity: directory.SeverityWarning, Subject: "deleted objects",
+		Message: acct.domain + `\` + acct.sam + " cannot read " + dn + ": people deleted in AD are NOT seen until a full reconciliation, and their app accounts stay active until then",
+		Fix:     deletedObjectsGrant(dn, acct)}
+}
+
+func deletedObjectsGrant(dn string, acct adAccount) string {
+	return fmt.Sprintf("Windows (as a Domain Admin): dsacls %q /takeownership && dsacls %q /G \"%s\\%s:LCRP\"\n"+
+		"Samba (on the DC, offline tools see the container): printf 'dn: %s\\nchangetype: modify\\nreplace: nTSecurityDescriptor\\n"+
+		"nTSecurityDescriptor: O:DAG:DAD:PAI(A;;RPWPCCDCLCRCWOWDSDSW;;;SY)(A;;RPLC;;;BA)(A;;RPLC;;;%s)"+
+		"S:AI(OU;CIIOIDSA;WP;f30e3bbe-9ff0-11d1-b603-0000f80367c1;bf967aa5-0de6-11d0-a285-00aa003049e2;WD)"+
+		"(OU;CIIOIDSA;WP;f30e3bbf-9ff0-11d1-b603-0000f80367c1;bf967aa5-0de6-11d0-a285-00aa003049e2;WD)\\n' | ldbmodify -H /var/lib/samba/private/sam.ldb --show-deleted",
+		dn, dn, acct.domain, acct.sam, dn, acct.sid)
+}
