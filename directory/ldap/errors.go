@@ -1,6 +1,7 @@
 package ldap
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -90,15 +91,15 @@ func isTLSVerifyError(err error) bool {
 	var ua x509.UnknownAuthorityError
 	var ci x509.CertificateInvalidError
 	var he x509.HostnameError
-	var ve *tlsVerifyError
-	return errors.As(err, &ua) || errors.As(err, &ci) || errors.As(err, &he) || errors.As(err, &ve)
+	var ve *tls.CertificateVerificationError
+	if errors.As(err, &ua) || errors.As(err, &ci) || errors.As(err, &he) || errors.As(err, &ve) {
+		return true
+	}
+	// go-ldap v3.4.15's StartTLS flattens the handshake error into text
+	// ("TLS handshake failed (tls: failed to verify certificate: ...)"), so
+	// the typed checks above cannot see it.
+	return strings.Contains(err.Error(), "tls: failed to verify certificate")
 }
-
-// tlsVerifyError marks an error from our own VerifyConnection callback.
-type tlsVerifyError struct{ err error }
-
-func (e *tlsVerifyError) Error() string { return e.err.Error() }
-func (e *tlsVerifyError) Unwrap() error { return e.err }
 
 // classify turns an LDAP result into a plain-words error.
 func (o opError) classify(err error) error {
