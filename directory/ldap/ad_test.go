@@ -80,6 +80,9 @@ func TestADRangedMembers(t *testing.T) {
 			src := newSource(t, env.settingsFull(bulkOU(env), ", rangeSize: "+rangeSize, 1000, ""), "sAMAccountName")
 			r := fullRead(t, src)
 			g := r.get(t, "CN=bulk-group,"+bulkOU(env))
+			if ranged := src.LastRead().RangedReads; (rangeSize == "1000") != (ranged == bulkMembers/1000-1) // the first range comes with the search {
+				t.Errorf("rangeSize %s: %d ranged reads", rangeSize, ranged)
+			}
 			if len(g.Members) != bulkMembers {
 				t.Fatalf("bulk group has %d members, want %d", len(g.Members), bulkMembers)
 			}

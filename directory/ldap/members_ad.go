@@ -28,6 +28,7 @@ func (r *reader) adMembers(ctx context.Context, groupDN string, values []string,
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		r.stats.RangedReads++
 		values, rangeAttr, err = r.readRange(groupDN, next)
 		if err != nil {
 			return nil, err

@@ -27,6 +27,13 @@ type dnResolver struct {
 	log   zerolog.Logger
 	mu    sync.Mutex
 	cache map[string]string // DN as the server sent it -> entryUUID, "" = does not exist
+	count int               // lookups sent
+}
+
+func (d *dnResolver) lookups() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.count
 }
 
 func newDNResolver(sess *session, log zerolog.Logger) *dnResolver {
@@ -116,6 +123,9 @@ func (d *dnResolver) lookup(dn string) (string, error) {
 		}
 	}
 	d.learn(dn, id)
+	d.mu.Lock()
+	d.count++
+	d.mu.Unlock()
 	return id, nil
 }
 

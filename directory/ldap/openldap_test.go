@@ -1,11 +1,14 @@
 package ldap
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/dirbridge/dirbridge/directory"
 	"github.com/dirbridge/dirbridge/internal/testenv"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -171,4 +174,23 @@ func keys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+func TestOpenLDAPLookupEscapesFilterValues(t *testing.T) {
+	env := requireOpenLDAP(t)
+	f := newOLFixture(t, env)
+	src := newSource(t, env.settings(f.root, ""), "uid", "cn")
+	ctx := context.Background()
+	e, err := src.Lookup(ctx, "cn", weirdCN)
+	if err != nil || e.Attr("uid") != "weird" {
+		t.Fatalf("lookup cn=%q: %+v, %v", weirdCN, e, err)
+	}
+	for _, v := range []string{"*", "a*", ")(uid=*", `\`, "we*rd*"} {
+		if e, err := src.Lookup(ctx, "cn", v); !errors.Is(err, directory.ErrNotFound) {
+			t.Errorf("lookup cn=%q matched %+v, %v: the value widened the filter", v, e, err)
+		}
+	}
+	if _, err := src.Lookup(ctx, "cn)(uid=*", "x"); err == nil || !strings.Contains(err.Error(), "not an attribute name") {
+		t.Errorf("attribute name injection: %v", err)
+	}
 }

@@ -30,8 +30,15 @@ type reader struct {
 	idAttr  string // objectguid or entryuuid
 	primary *primaryGroups
 	dns     *dnResolver
-	people  int
-	groups  int
+	stats   ReadStats
+}
+
+// ReadStats counts what one full read did, for logs, metrics and tests.
+type ReadStats struct {
+	People, Groups int
+	Pages          int // pages handed to the handler
+	RangedReads    int // AD: extra member;range=... reads of large groups
+	MemberLookups  int // OpenLDAP: member DNs looked up (cache misses)
 }
 
 func newReader(sess *session, s *Source) *reader {
@@ -65,10 +72,11 @@ func (r *reader) readKind(ctx context.Context, h directory.Handler, kind directo
 			page.Entries = append(page.Entries, entry)
 		}
 		if kind == directory.KindPerson {
-			r.people += len(page.Entries)
+			r.stats.People += len(page.Entries)
 		} else {
-			r.groups += len(page.Entries)
+			r.stats.Groups += len(page.Entries)
 		}
+		r.stats.Pages++
 		if err := h(ctx, page); err != nil {
 			return handlerError{err}
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -31,6 +32,16 @@ type Source struct {
 	log   zerolog.Logger
 	conn  *connector
 	attrs []string // lower-case attributes the mapping needs; empty = all
+
+	mu   sync.Mutex
+	last ReadStats
+}
+
+// LastRead returns the counts of the most recent full read (complete or not).
+func (s *Source) LastRead() ReadStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
 }
 
 var (
@@ -89,10 +100,17 @@ func (s *Source) FullRead(ctx context.Context, h directory.Handler) ([]byte, err
 		return nil, err
 	}
 	r := newReader(sess, s)
-	if err := r.readAll(ctx, h); err != nil {
+	err = r.readAll(ctx, h)
+	if r.dns != nil {
+		r.stats.MemberLookups = r.dns.lookups()
+	}
+	s.mu.Lock()
+	s.last = r.stats
+	s.mu.Unlock()
+	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
-	s.log.Info().Str("server", sess.server).Int("people", r.people).Int("groups", r.groups).Msg("full read complete")
+	s.log.Info().Str("server", sess.server).Interface("stats", r.stats).Msg("full read complete")
 	return json.Marshal(cur)
 }
 
@@ -132,9 +150,9 @@ func (r *reader) fail(ctx context.Context, err error) error {
 		return he.err
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("%w after %d people and %d groups: %w", ErrIncompleteRead, r.people, r.groups, ctx.Err())
+		err = ctx.Err()
 	}
-	return fmt.Errorf("%w after %d people and %d groups: %w", ErrIncompleteRead, r.people, r.groups, err)
+	return fmt.Errorf("%w after %d people and %d groups: %w", ErrIncompleteRead, r.stats.People, r.stats.Groups, err)
 }
 
 // handlerError marks an error that came from the consumer's handler.
