@@ -80,7 +80,8 @@ func TestADRangedMembers(t *testing.T) {
 			src := newSource(t, env.settingsFull(bulkOU(env), ", rangeSize: "+rangeSize, 1000, ""), "sAMAccountName")
 			r := fullRead(t, src)
 			g := r.get(t, "CN=bulk-group,"+bulkOU(env))
-			if ranged := src.LastRead().RangedReads; (rangeSize == "1000") != (ranged == bulkMembers/1000-1) // the first range comes with the search {
+			// The first range comes with the search itself.
+			if ranged := src.LastRead().RangedReads; (rangeSize == "1000") != (ranged == bulkMembers/1000-1) {
 				t.Errorf("rangeSize %s: %d ranged reads", rangeSize, ranged)
 			}
 			if len(g.Members) != bulkMembers {
