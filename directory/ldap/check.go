@@ -64,31 +64,60 @@ type adAccount struct {
 }
 
 func (s *Source) checkAD(sess *session) []directory.Finding {
-	acct, err := whoAmIAD(sess)
+	acct, err := s.whoAmIAD(sess)
 	if err != nil {
 		return []directory.Finding{{Severity: directory.SeverityError, Subject: "account", Message: err.Error()}}
 	}
 	return []directory.Finding{checkDirSync(sess, acct), checkDeletedObjects(sess, acct)}
 }
 
-// whoAmIAD asks the server who we are (RFC 4532: "u:DOMAIN\sam") and reads
-// the account's SID, which the Samba grant commands need.
-func whoAmIAD(sess *session) (adAccount, error) {
-	res, err := sess.conn.WhoAmI(nil)
-	if err != nil {
-		return adAccount{}, opError{server: sess.server, op: "who am I"}.classify(err)
+// whoAmIAD finds the bound account's sAMAccountName and SID (the grant
+// commands need them) and the domain's NetBIOS name. Samba has no Who Am I
+// extended operation (RFC 4532), so the account is found from the bind name.
+func (s *Source) whoAmIAD(sess *session) (adAccount, error) {
+	base, scope, filter := s.ownAccountSearch(sess)
+	req := goldap.NewSearchRequest(base, scope, goldap.NeverDerefAliases, 2, 0, false, filter, []string{"sAMAccountName", "objectSid"}, nil)
+	res, err := sess.conn.Search(req)
+	if err != nil || len(res.Entries) != 1 {
+		return adAccount{}, fmt.Errorf("directory/ldap: %s: cannot find the bound account (%s under %q): %v", sess.server, filter, base, err)
 	}
-	id := strings.TrimPrefix(res.AuthzID, "u:")
-	domain, sam, ok := strings.Cut(id, `\`)
-	if !ok {
-		return adAccount{}, fmt.Errorf("directory/ldap: %s: unexpected who-am-I answer %q", sess.server, res.AuthzID)
-	}
-	e, err := searchOne(sess, sess.root.defaultNC, "(sAMAccountName="+goldap.EscapeFilter(sam)+")", []string{"objectSid"})
-	if err != nil {
-		return adAccount{}, fmt.Errorf("directory/ldap: %s: find own account %q: %w", sess.server, sam, err)
-	}
+	e := res.Entries[0]
 	sid, err := SIDString(e.GetRawAttributeValue("objectSid"))
-	return adAccount{domain: domain, sam: sam, sid: sid}, err
+	if err != nil {
+		return adAccount{}, err
+	}
+	return adAccount{domain: netbiosDomain(sess), sam: e.GetAttributeValue("sAMAccountName"), sid: sid}, nil
+}
+
+// ownAccountSearch turns the bind name (a DN, user@domain or DOMAIN\user,
+// or the Kerberos principal) into a search for the account.
+func (s *Source) ownAccountSearch(sess *session) (base string, scope int, filter string) {
+	name := s.cfg.Bind.DN
+	if s.cfg.Bind.Method == BindKerberos {
+		name = s.cfg.Bind.Principal
+	}
+	if _, err := goldap.ParseDN(name); err == nil && strings.Contains(name, "=") {
+		return name, goldap.ScopeBaseObject, "(objectClass=*)"
+	}
+	if _, sam, ok := strings.Cut(name, `\`); ok {
+		return sess.root.defaultNC, goldap.ScopeWholeSubtree, "(sAMAccountName=" + goldap.EscapeFilter(sam) + ")"
+	}
+	sam, _, _ := strings.Cut(name, "@")
+	// "sam@dnsdomain" is an implicit UPN: it binds even when userPrincipalName is unset.
+	return sess.root.defaultNC, goldap.ScopeWholeSubtree,
+		"(|(userPrincipalName=" + goldap.EscapeFilter(name) + ")(sAMAccountName=" + goldap.EscapeFilter(sam) + "))"
+}
+
+// netbiosDomain reads the domain's NetBIOS name from its crossRef in the
+// Partitions container; dsacls wants DOMAIN\account.
+func netbiosDomain(sess *session) string {
+	req := goldap.NewSearchRequest("CN=Partitions,"+sess.root.configNC, goldap.ScopeSingleLevel, goldap.NeverDerefAliases, 0, 0, false,
+		"(&(objectClass=crossRef)(nCName="+goldap.EscapeFilter(sess.root.defaultNC)+"))", []string{"nETBIOSName"}, nil)
+	res, err := sess.conn.Search(req)
+	if err != nil || len(res.Entries) != 1 {
+		return "DOMAIN"
+	}
+	return res.Entries[0].GetAttributeValue("nETBIOSName")
 }
 
 // checkDirSync tries a DirSync round without DirSyncObjectSecurity, which
@@ -118,25 +147,32 @@ func dirSyncGrant(nc string, acct adAccount) string {
 		nc, acct.domain, acct.sam, nc, acct.sid)
 }
 
-// checkDeletedObjects reads CN=Deleted Objects with Show Deleted: by
-// default only administrators may, and without it deletes go unseen.
+// checkDeletedObjects lists CN=Deleted Objects with Show Deleted. By
+// default only administrators may list its children, and without that
+// deletes go unseen. The container itself is readable either way, so only
+// tombstones prove access; an empty answer cannot tell "nothing deleted
+// yet" from "not allowed" and is reported as a warning with the grant.
 func checkDeletedObjects(sess *session, acct adAccount) directory.Finding {
 	nc := sess.root.defaultNC
-	req := goldap.NewSearchRequest("<WKGUID="+deletedObjectsWKGUID+","+nc+">", goldap.ScopeBaseObject, goldap.NeverDerefAliases,
-		0, 0, false, "(objectClass=*)", []string{"distinguishedName"}, []goldap.Control{goldap.NewControlMicrosoftShowDeleted()})
+	req := goldap.NewSearchRequest("<WKGUID="+deletedObjectsWKGUID+","+nc+">", goldap.ScopeSingleLevel, goldap.NeverDerefAliases,
+		1, 0, false, "(isDeleted=TRUE)", []string{"1.1"}, []goldap.Control{goldap.NewControlMicrosoftShowDeleted()})
 	res, err := sess.conn.Search(req)
-	if err == nil && len(res.Entries) == 1 {
+	if goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded) {
+		err = nil
+	}
+	if err == nil && len(res.Entries) > 0 {
 		return directory.Finding{Severity: directory.SeverityOK, Subject: "deleted objects",
-			Message: "the account can read " + stripExtendedDN(res.Entries[0].DN) + ": deletes are seen as tombstones"}
+			Message: "the account lists tombstones in CN=Deleted Objects: deletes are seen"}
 	}
 	if err != nil && !goldap.IsErrorAnyOf(err, goldap.LDAPResultNoSuchObject, goldap.LDAPResultInsufficientAccessRights) {
 		return directory.Finding{Severity: directory.SeverityError, Subject: "deleted objects",
-			Message: "probe failed: " + opError{server: sess.server, op: "read CN=Deleted Objects"}.classify(err).Error()}
+			Message: "probe failed: " + opError{server: sess.server, op: "list CN=Deleted Objects"}.classify(err).Error()}
 	}
 	dn := "CN=Deleted Objects," + nc
 	return directory.Finding{Severity: directory.SeverityWarning, Subject: "deleted objects",
-		Message: acct.domain + `\` + acct.sam + " cannot read " + dn + ": people deleted in AD are NOT seen until a full reconciliation, and their app accounts stay active until then",
-		Fix:     deletedObjectsGrant(dn, acct)}
+		Message: acct.domain + `\` + acct.sam + " sees no tombstones in " + dn + " (by default only administrators may list them; " +
+			"if nothing was ever deleted the grant below is still needed): people deleted in AD are NOT seen until a full reconciliation, and their app accounts stay active until then",
+		Fix: deletedObjectsGrant(dn, acct)}
 }
 
 func deletedObjectsGrant(dn string, acct adAccount) string {

@@ -25,13 +25,14 @@ type rootDSE struct {
 	controls            []string
 	namingContexts      []string
 	defaultNC           string
+	configNC            string
 	dsServiceName       string // AD: DN of the DC's NTDS Settings (per-DC watermarks)
 	highestCommittedUSN string // AD: the USN watermark at the time of reading
 	vendor              string
 }
 
 var rootDSEAttrs = []string{
-	"supportedCapabilities", "supportedControl", "namingContexts", "defaultNamingContext",
+	"supportedCapabilities", "supportedControl", "namingContexts", "defaultNamingContext", "configurationNamingContext",
 	"dsServiceName", "highestCommittedUSN", "vendorName", "vendorVersion",
 }
 
@@ -51,6 +52,7 @@ func readRootDSE(conn *goldap.Conn) (rootDSE, error) {
 		controls:            e.GetAttributeValues("supportedControl"),
 		namingContexts:      e.GetAttributeValues("namingContexts"),
 		defaultNC:           e.GetAttributeValue("defaultNamingContext"),
+		configNC:            e.GetAttributeValue("configurationNamingContext"),
 		dsServiceName:       e.GetAttributeValue("dsServiceName"),
 		highestCommittedUSN: e.GetAttributeValue("highestCommittedUSN"),
 		vendor:              strings.TrimSpace(e.GetAttributeValue("vendorName") + " " + e.GetAttributeValue("vendorVersion")),
