@@ -33,8 +33,15 @@ func (c *connector) kerberosBind(conn *goldap.Conn, rawURL string) error {
 		u, _ := url.Parse(rawURL) // validated at load
 		spn = "ldap/" + u.Hostname()
 	}
-	if err := conn.GSSAPIBind(cl, spn, ""); err != nil {
-		return oe.classify(fmt.Errorf("SPN %s: %w", spn, err))
+	err = conn.GSSAPIBind(cl, spn, "")
+	if goldap.IsErrorWithCode(err, goldap.LDAPResultStrongAuthRequired) && c.cfg.TLS.Mode != TLSNone {
+		return fmt.Errorf("%w: %s refused the Kerberos bind of %s although the connection is TLS-protected: the server wants "+
+			"GSSAPI signing or sealing on top of TLS, which go-ldap's Kerberos client cannot do. Samba does this with its default "+
+			"'ldap server require strong auth = yes'; set it to allow_sasl_over_tls on the DC (Windows DCs accept GSSAPI over TLS), "+
+			"or use a simple bind over TLS: %w", ErrStrongAuthRequired, rawURL, oe.bindDN, err)
+	}
+	if err != nil {
+		return oe.classify(err)
 	}
 	return nil
 }
