@@ -1,6 +1,7 @@
 package ldap
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -100,5 +101,28 @@ func TestADRangedMembers(t *testing.T) {
 				t.Errorf("member IDs differ from the people's objectGUIDs (%d vs %d)", len(members), len(people))
 			}
 		})
+	}
+}
+
+// TestADNestedMembersInChain cross-checks nesting with the DC's own
+// IN_CHAIN evaluation: outer holds inner and alice, inner holds bob and
+// outer (a cycle), so outer's transitive members are inner, alice, bob and
+// outer itself.
+func TestADNestedMembersInChain(t *testing.T) {
+	env := requireAD(t)
+	f := newADFixture(t, env)
+	src := newSource(t, env.settings(f.ou, ""))
+	got, err := src.NestedMembers(context.Background(), "CN=outer,"+f.ou)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, dn := range []string{"CN=inner," + f.ou, "CN=outer," + f.ou, "CN=alice," + f.staff, "CN=bob," + f.staff} {
+		want = append(want, guidOf(t, f.conn, dn))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("IN_CHAIN members of outer = %v, want %v", got, want)
 	}
 }

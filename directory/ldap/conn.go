@@ -80,6 +80,9 @@ func (c *connector) open(ctx context.Context) (*session, error) {
 			backoff *= 2
 		}
 		for _, u := range c.cfg.URLs {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			s, err := c.openOne(ctx, u)
 			if err == nil {
 				return s, nil

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	goldap "github.com/go-ldap/ldap/v3"
+
 	"github.com/dirbridge/dirbridge/directory"
 )
 
@@ -174,4 +176,43 @@ func writeThrowawayCA(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+func TestClassifyResultCodes(t *testing.T) {
+	oe := opError{server: "ldaps://dc1:636", bindDN: "svc@corp", op: "paged search"}
+	cases := []struct {
+		code uint16
+		diag string
+		want error
+		says string
+	}{
+		{goldap.LDAPResultInsufficientAccessRights, "00002098: SecErr: DSID-03150F94", ErrInsufficientRights, "insufficient access rights"},
+		{goldap.LDAPResultStrongAuthRequired, "00002028: LdapErr: DSID-0C090259", ErrStrongAuthRequired, "set tls.mode"},
+		{goldap.LDAPResultInvalidCredentials, "AcceptSecurityContext error, data 775, v2580", ErrBadCredentials, "locked out"},
+		{goldap.ErrorNetwork, "ldap: connection closed", ErrUnreachable, "lost during paged search"},
+	}
+	for _, c := range cases {
+		err := oe.classify(goldap.NewError(c.code, errors.New(c.diag)))
+		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.says) || !strings.Contains(err.Error(), "ldaps://dc1:636") {
+			t.Errorf("result %d: %v", c.code, err)
+		}
+	}
+}
+
+// TestReconnectBacksOff: every URL dead, two rounds with a pause between.
+func TestReconnectBacksOff(t *testing.T) {
+	src := newSource(t, "urls: [ldaps://127.0.0.1:1, ldaps://127.0.0.1:2]\nbind: {dn: x, password: y}\nreconnect: {attempts: 2, backoff: 50ms}\n")
+	start := time.Now()
+	_, err := src.conn.open(context.Background())
+	if !errors.Is(err, ErrUnreachable) || strings.Count(err.Error(), "cannot connect") != 4 {
+		t.Fatalf("want 2 rounds over 2 URLs, got %v", err)
+	}
+	if time.Since(start) < 50*time.Millisecond {
+		t.Errorf("no backoff between rounds (%s)", time.Since(start))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := src.conn.open(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled during backoff: %v", err)
+	}
 }
