@@ -63,6 +63,9 @@ func (r *reader) readAll(ctx context.Context, h directory.Handler) error {
 func (r *reader) readKind(ctx context.Context, h directory.Handler, kind directory.Kind) error {
 	req := r.searchRequest(kind)
 	return pagedSearch(ctx, r.sess, r.cfg.PageSize, req, func(raw []*goldap.Entry) error {
+		if len(raw) == 0 {
+			return nil // the final page of an exact multiple of pageSize is empty
+		}
 		page := directory.Page{Entries: make([]directory.Entry, 0, len(raw))}
 		for _, e := range raw {
 			entry, err := r.convert(ctx, e, kind)
