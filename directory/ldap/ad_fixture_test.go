@@ -74,6 +74,7 @@ func newADFixture(t *testing.T, env adEnv) adFixture {
 	})
 	addADGroup(t, c, "CN=inner,"+f.ou, "inner-"+tag, "CN=bob,"+f.staff)
 	addADGroup(t, c, "CN=outer,"+f.ou, "outer-"+tag, "CN=inner,"+f.ou, "CN=alice,"+f.staff)
+	mustModify(t, c, "CN=outer,"+f.ou, func(m *goldap.ModifyRequest) { m.Replace("managedBy", []string{"CN=alice," + f.staff}) })
 	mustModify(t, c, "CN=inner,"+f.ou, func(m *goldap.ModifyRequest) { m.Add("member", []string{"CN=outer," + f.ou}) })
 	addADGroup(t, c, "CN=primary,"+f.ou, "primary-"+tag, "CN=carol,"+f.staff)
 	rid := groupRID(t, c, "CN=primary,"+f.ou)

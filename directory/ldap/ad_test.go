@@ -12,7 +12,7 @@ import (
 func TestADFullRead(t *testing.T) {
 	env := requireAD(t)
 	f := newADFixture(t, env)
-	src := newSource(t, env.settings(f.ou, ""), "sAMAccountName", "mail", "thumbnailPhoto", "objectSid", "objectGUID")
+	src := newSource(t, env.settings(f.ou, ""), "sAMAccountName", "mail", "thumbnailPhoto", "objectSid", "objectGUID", "managedBy")
 	r := fullRead(t, src)
 
 	if len(r.byDN) != 3+3 {
@@ -31,6 +31,10 @@ func TestADFullRead(t *testing.T) {
 	}
 	assertMembers(t, r, "CN=outer,"+f.ou, "CN=inner,"+f.ou, "CN=alice,"+f.staff)
 	assertMembers(t, r, "CN=inner,"+f.ou, "CN=bob,"+f.staff, "CN=outer,"+f.ou)
+	outer := r.get(t, "CN=outer,"+f.ou)
+	if got := outer.Attr("managedby"); !strings.EqualFold(got, "CN=alice,"+f.staff) {
+		t.Errorf("outer's managedBy = %q, want alice's plain DN", got)
+	}
 	// AD drops carol from member once primary is her primary group.
 	assertMembers(t, r, "CN=primary,"+f.ou)
 

@@ -2,11 +2,13 @@ package ldap
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/dirbridge/dirbridge/config"
 	"github.com/dirbridge/dirbridge/directory"
 )
 
@@ -145,5 +147,16 @@ func TestDecodeRejectsUnknownKeys(t *testing.T) {
 	_, err := directory.New("ldap", directory.Env{Logger: testLogger(t), Decode: decodeYAML("urls: [ldaps://dc]\nbindd: {}\n")})
 	if err == nil || !strings.Contains(err.Error(), "bindd") {
 		t.Fatalf("unknown key: %v", err)
+	}
+}
+
+func TestWatchSaysNotImplemented(t *testing.T) {
+	src, err := New(Config{URLs: []string{"ldaps://dc:636"}, Bind: Bind{DN: "x", Password: config.NewSecret("y")}}, "", nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Watch(context.Background(), nil, nil); !errors.Is(err, ErrIncrementalNotImplemented) ||
+		err.Error() != "directory/ldap: incremental change detection not implemented yet" {
+		t.Errorf("Watch: %v", err)
 	}
 }

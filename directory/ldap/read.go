@@ -170,7 +170,7 @@ func (r *reader) convert(ctx context.Context, e *goldap.Entry, kind directory.Ki
 			}
 			continue
 		}
-		out.Attributes[name] = append(out.Attributes[name], a.Values...)
+		out.Attributes[name] = append(out.Attributes[name], r.plainValues(kind, a.Values)...)
 	}
 	id, err := r.entryID(out)
 	if err != nil {
@@ -212,4 +212,19 @@ func (r *reader) groupMembers(ctx context.Context, dn string, values []string, r
 		return r.adMembers(ctx, dn, values, rangeAttr)
 	}
 	return r.dns.resolve(ctx, values)
+}
+
+// plainValues undoes the extended-DN control on the other DN-valued
+// attributes of an AD group (managedBy, distinguishedName): the control
+// applies to the whole search, but the mapping wants plain DNs.
+func (r *reader) plainValues(kind directory.Kind, values []string) []string {
+	if kind != directory.KindGroup || r.sess.flavor != FlavorAD {
+		return values
+	}
+	for i, v := range values {
+		if strings.HasPrefix(v, "<GUID=") {
+			values[i] = stripExtendedDN(v)
+		}
+	}
+	return values
 }
