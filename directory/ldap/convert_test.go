@@ -3,6 +3,7 @@ package ldap
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -158,5 +159,13 @@ func TestWatchSaysNotImplemented(t *testing.T) {
 	if err := src.Watch(context.Background(), nil, nil); !errors.Is(err, ErrIncrementalNotImplemented) ||
 		err.Error() != "directory/ldap: incremental change detection not implemented yet" {
 		t.Errorf("Watch: %v", err)
+	}
+}
+
+func TestStripOptionalUIDs(t *testing.T) {
+	got := stripOptionalUIDs([]string{"uid=a,dc=x#'0101'B", "uid=b,dc=x", `cn=c\#'1'B,dc=x`})
+	want := []string{"uid=a,dc=x", "uid=b,dc=x", `cn=c\#'1'B,dc=x`}
+	if !slices.Equal(got, want) {
+		t.Errorf("stripOptionalUIDs = %q, want %q", got, want)
 	}
 }

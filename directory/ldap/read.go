@@ -211,7 +211,23 @@ func (r *reader) groupMembers(ctx context.Context, dn string, values []string, r
 	if r.sess.flavor == FlavorAD {
 		return r.adMembers(ctx, dn, values, rangeAttr)
 	}
+	if r.memberAttr() == "uniquemember" {
+		values = stripOptionalUIDs(values)
+	}
 	return r.dns.resolve(ctx, values)
+}
+
+// stripOptionalUIDs removes the optional "#'0101'B" UID that RFC 4517's
+// Name And Optional UID syntax (uniqueMember) allows after the DN.
+func stripOptionalUIDs(values []string) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		if j := strings.LastIndex(v, "#'"); j > 0 && strings.HasSuffix(v, "'B") && v[j-1] != '\\' {
+			v = v[:j]
+		}
+		out[i] = v
+	}
+	return out
 }
 
 // plainValues undoes the extended-DN control on the other DN-valued
