@@ -42,8 +42,11 @@ func orUnknown(s string) string {
 }
 
 func (s *Source) boundAs() string {
-	if s.cfg.Bind.Method == BindKerberos {
+	switch s.cfg.Bind.Method {
+	case BindKerberos:
 		return s.cfg.Bind.Principal + "@" + s.cfg.Bind.Realm
+	case BindSSPI:
+		return "the service's own Windows identity (SSPI)"
 	}
 	return s.cfg.Bind.DN
 }
@@ -73,7 +76,8 @@ func (s *Source) checkAD(sess *session) []directory.Finding {
 
 // whoAmIAD finds the bound account's sAMAccountName and SID (the grant
 // commands need them) and the domain's NetBIOS name. Samba has no Who Am I
-// extended operation (RFC 4532), so the account is found from the bind name.
+// extended operation (RFC 4532), so there the account is found from the
+// bind name.
 func (s *Source) whoAmIAD(sess *session) (adAccount, error) {
 	base, scope, filter := s.ownAccountSearch(sess)
 	req := goldap.NewSearchRequest(base, scope, goldap.NeverDerefAliases, 2, 0, false, filter, []string{"sAMAccountName", "objectSid"}, nil)
@@ -95,6 +99,11 @@ func (s *Source) ownAccountSearch(sess *session) (base string, scope int, filter
 	name := s.cfg.Bind.DN
 	if s.cfg.Bind.Method == BindKerberos {
 		name = s.cfg.Bind.Principal
+	}
+	// Windows DCs answer Who Am I (RFC 4532) with "u:DOMAIN\sam"; SSPI
+	// binds have no name in the configuration at all.
+	if res, err := sess.conn.WhoAmI(nil); err == nil && strings.HasPrefix(res.AuthzID, "u:") {
+		name = strings.TrimPrefix(res.AuthzID, "u:")
 	}
 	if _, err := goldap.ParseDN(name); err == nil && strings.Contains(name, "=") {
 		return name, goldap.ScopeBaseObject, "(objectClass=*)"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ const (
 const (
 	BindSimple   = "simple"
 	BindKerberos = "kerberos"
+	BindSSPI     = "sspi" // Windows: the service's own identity (gMSA), no secret in the file
 )
 
 // Config is the `directory.settings` section of a source of type "ldap".
@@ -72,7 +74,7 @@ type TLS struct {
 
 // Bind says how the source authenticates.
 type Bind struct {
-	Method   string        `yaml:"method"` // simple | kerberos
+	Method   string        `yaml:"method"` // simple | kerberos | sspi (Windows)
 	DN       string        `yaml:"dn"`     // simple: DN or user@domain (AD)
 	Password config.Secret `yaml:"password"`
 	// Kerberos (GSSAPI with a keytab; Linux and Windows alike, without SSPI).
@@ -259,8 +261,12 @@ func (c *Config) validateBind() []error {
 				errs = append(errs, fmt.Errorf("%s is required for a kerberos bind", f[0]))
 			}
 		}
+	case BindSSPI:
+		if runtime.GOOS != "windows" {
+			errs = append(errs, errors.New("bind.method sspi binds as the Windows service's own identity and works only on Windows; use kerberos with a keytab here"))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("bind.method %q: want simple or kerberos", b.Method))
+		errs = append(errs, fmt.Errorf("bind.method %q: want simple, kerberos or sspi", b.Method))
 	}
 	return errs
 }

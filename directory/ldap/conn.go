@@ -169,6 +169,8 @@ func (c *connector) bind(conn *goldap.Conn, rawURL string) error {
 	switch b.Method {
 	case BindKerberos:
 		return c.kerberosBind(conn, rawURL)
+	case BindSSPI:
+		return c.sspiBind(conn, rawURL)
 	default:
 		oe := opError{server: rawURL, bindDN: b.DN, op: "simple bind"}
 		if _, err := conn.SimpleBind(goldap.NewSimpleBindRequest(b.DN, b.Password.Reveal(), nil)); err != nil {

@@ -3,6 +3,7 @@ package ldap
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -167,5 +168,15 @@ func TestStripOptionalUIDs(t *testing.T) {
 	want := []string{"uid=a,dc=x", "uid=b,dc=x", `cn=c\#'1'B,dc=x`}
 	if !slices.Equal(got, want) {
 		t.Errorf("stripOptionalUIDs = %q, want %q", got, want)
+	}
+}
+
+func TestSSPIOnlyOnWindows(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("SSPI is available here")
+	}
+	_, err := New(Config{URLs: []string{"ldaps://dc:636"}, Bind: Bind{Method: BindSSPI}}, "", nil, testLogger(t))
+	if err == nil || !strings.Contains(err.Error(), "only on Windows") {
+		t.Errorf("sspi off Windows: %v", err)
 	}
 }

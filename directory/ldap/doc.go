@@ -24,7 +24,7 @@
 //	      insecureSkipVerify: false    # lab only, logged as a warning at every connect
 //	    allowPlain: false              # must be true for tls.mode none (clear-text bind)
 //	    bind:
-//	      method: simple               # simple | kerberos
+//	      method: simple               # simple | kerberos | sspi (Windows: the service's own identity)
 //	      dn: svc-dirbridge@corp.example      # a DN, user@domain or DOMAIN\user
 //	      password: ${env:DIRBRIDGE_LDAP_PASSWORD}   # or ${file:/path}; never a literal in production
 //	      # kerberos instead (keytab; see "Kerberos" below):
@@ -79,8 +79,13 @@
 // requirements = Always" refuses it ("When supported", the default,
 // accepts it); and Samba's default "ldap server require strong auth = yes"
 // refuses GSSAPI without signing even inside TLS (set allow_sasl_over_tls on
-// the DC; Windows behaves like allow_sasl_over_tls). Binding as a Windows
-// service's own identity (gMSA, SSPI) is not wired in yet.
+// the DC; Windows behaves like allow_sasl_over_tls).
+//
+// method: sspi (Windows only) binds as the service's own identity, e.g. a
+// gMSA, through SSPI with no secret in the file, and inside TLS sends a
+// tls-server-end-point channel-binding token (RFC 5929), so it also works
+// where channel binding is required. It compiles for Windows but has not
+// been run against a Windows DC by this project's tests (no Windows here).
 //
 // # Change detection
 //
