@@ -194,3 +194,19 @@ func TestOpenLDAPLookupEscapesFilterValues(t *testing.T) {
 		t.Errorf("attribute name injection: %v", err)
 	}
 }
+
+func TestOpenLDAPLDAPSAndWrongCA(t *testing.T) {
+	env := requireOpenLDAP(t)
+	ldaps := strings.Replace(env.settings(env.base, ""), "urls: ["+yamlQuote(env.url)+"]", "urls: ["+yamlQuote(env.ldapsURL)+"]", 1)
+	ldaps = strings.Replace(ldaps, "mode: starttls", "mode: ldaps", 1)
+	if f := runCheck(t, ldaps)["bind"]; f.Severity != directory.SeverityOK || !strings.Contains(f.Message, env.ldapsURL) {
+		t.Errorf("ldaps bind: %+v", f)
+	}
+	other := writeThrowawayCA(t)
+	for _, s := range []string{ldaps, env.settings(env.base, "")} {
+		s = strings.Replace(s, yamlQuote(env.ca), yamlQuote(other), 1) + "reconnect: {attempts: 1}\n"
+		if err := openErr(t, s); !errors.Is(err, ErrTLSVerify) || !strings.Contains(err.Error(), other) {
+			t.Errorf("foreign CA: %v", err)
+		}
+	}
+}
