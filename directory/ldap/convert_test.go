@@ -152,14 +152,13 @@ func TestDecodeRejectsUnknownKeys(t *testing.T) {
 	}
 }
 
-func TestWatchSaysNotImplemented(t *testing.T) {
+func TestWatchRefusesGarbageCursor(t *testing.T) {
 	src, err := New(Config{URLs: []string{"ldaps://dc:636"}, Bind: Bind{DN: "x", Password: config.NewSecret("y")}}, "", nil, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := src.Watch(context.Background(), nil, nil); !errors.Is(err, ErrIncrementalNotImplemented) ||
-		err.Error() != "directory/ldap: incremental change detection not implemented yet" {
-		t.Errorf("Watch: %v", err)
+	if err := src.Watch(context.Background(), []byte("not json"), nil); !errors.Is(err, directory.ErrFullReadRequired) {
+		t.Errorf("Watch with a garbage cursor: %v", err)
 	}
 }
 

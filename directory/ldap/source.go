@@ -81,6 +81,9 @@ type Cursor struct {
 	USN           string `json:"usn,omitempty"`
 	// OpenLDAP: the suffix's contextCSN values (one per server ID).
 	ContextCSN []string `json:"contextCSN,omitempty"`
+	// OpenLDAP: the syncrepl cookie of each search ("person", "group"),
+	// once Watch has received one.
+	SyncCookies map[string]string `json:"syncCookies,omitempty"`
 }
 
 // FullRead streams every person, then every group, page by page. A fresh
@@ -114,14 +117,37 @@ func (s *Source) FullRead(ctx context.Context, h directory.Handler) ([]byte, err
 	return json.Marshal(cur)
 }
 
-// Watch is not implemented yet (issue 5: DirSync, uSNChanged, syncrepl).
+// Watch follows changes after cursor until ctx is canceled. OpenLDAP (and
+// other servers with syncprov) is followed with RFC 4533 syncrepl; Active
+// Directory returns ErrIncrementalNotImplemented until DirSync and
+// uSNChanged polling land (issue 5). A cursor this source cannot continue
+// (unreadable, another flavor) is directory.ErrFullReadRequired.
 func (s *Source) Watch(ctx context.Context, cursor []byte, h directory.Handler) error {
-	return ErrIncrementalNotImplemented
+	var cur Cursor
+	if err := json.Unmarshal(cursor, &cur); err != nil || cur.Version != 1 {
+		return fmt.Errorf("directory/ldap: cursor not usable (%v): %w", err, directory.ErrFullReadRequired)
+	}
+	sess, err := s.conn.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	stop := context.AfterFunc(ctx, func() { sess.conn.Close() })
+	defer stop()
+	switch {
+	case sess.flavor != cur.Flavor:
+		return fmt.Errorf("directory/ldap: cursor is for %s, %s is %s: %w", cur.Flavor, sess.server, sess.flavor, directory.ErrFullReadRequired)
+	case sess.flavor == FlavorAD:
+		return ErrIncrementalNotImplemented
+	case !sess.root.supports(oidSyncRequest):
+		return fmt.Errorf("%w: %s does not offer syncrepl (no syncprov overlay); entryCSN polling is issue 5", ErrIncrementalNotImplemented, sess.server)
+	}
+	return s.watchOpenLDAP(ctx, sess, &cur, h)
 }
 
 // Describe says how the source reads, for logs and `dirbridge check`.
 func (s *Source) Describe() string {
-	return fmt.Sprintf("LDAP %s at %s (tls %s, %s bind), changes: full reads only (incremental detection not implemented yet)",
+	return fmt.Sprintf("LDAP %s at %s (tls %s, %s bind); changes: syncrepl on OpenLDAP, full reads only on Active Directory (DirSync/uSNChanged not implemented yet)",
 		s.cfg.Flavor, strings.Join(s.cfg.URLs, ", "), s.cfg.TLS.Mode, s.cfg.Bind.Method)
 }
 
