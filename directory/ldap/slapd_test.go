@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	goldap "github.com/go-ldap/ldap/v3"
+
 	"github.com/dirbridge/dirbridge/directory"
 	"github.com/dirbridge/dirbridge/internal/testenv"
 )
@@ -146,4 +148,60 @@ func TestCanceledReadIsIncomplete(t *testing.T) {
 	if !errors.Is(err, ErrIncompleteRead) || !errors.Is(err, context.Canceled) || cursor != nil {
 		t.Fatalf("canceled read: cursor %q, err %v", cursor, err)
 	}
+}
+
+// restart starts the private slapd again on its old database (its session
+// log, kept in memory, is then empty) and waits until it answers.
+func (p privateSlapd) restart(t *testing.T) {
+	t.Helper()
+	dir := filepath.Dir(p.stop)
+	cmd := exec.Command("setsid", "slapd", "-d", "0", "-f", filepath.Join(dir, "slapd.conf"), "-h", p.env.url+"/ "+p.env.ldapsURL+"/")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go cmd.Wait() // reaped when stop.sh ends it
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := goldap.DialURL(p.env.url)
+		if err == nil {
+			err = c.Bind(p.env.bindDN, p.env.bindPW)
+			c.Close()
+		}
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("restarted slapd does not answer: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // bounded readiness poll
+	}
+}
+
+// TestWatchAfterSlapdRestartNeedsFullRead: a delete made while nobody
+// watched, then a restart that empties slapd's session log. The server
+// can only answer the old cookie with a present phase, from which deletes
+// cannot be told without the store's IDs: Watch must ask for a full read
+// instead of silently missing the delete.
+func TestWatchAfterSlapdRestartNeedsFullRead(t *testing.T) {
+	slapd := startPrivateSlapd(t, "restart", 3897, 20)
+	src := newSource(t, slapd.env.settings("ou=people,"+slapd.env.base, "")+"reconnect: {attempts: 1}\n")
+	r := fullRead(t, src)
+	c := adminConn(t, slapd.env.ldapsURL, slapd.env.ca, slapd.env.bindDN, slapd.env.bindPW)
+	if err := c.Del(goldap.NewDelRequest("uid=p000003,ou=people,"+slapd.env.base, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(slapd.stop).CombinedOutput(); err != nil {
+		t.Fatalf("stop: %v %s", err, out)
+	}
+	slapd.restart(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := src.Watch(ctx, r.cursor, func(_ context.Context, p directory.Page) error {
+		t.Logf("page: %d entries, deleted %v", len(p.Entries), p.Deleted)
+		return nil
+	})
+	if !errors.Is(err, directory.ErrFullReadRequired) {
+		t.Fatalf("watch after restart: %v, want ErrFullReadRequired", err)
+	}
+	t.Log(err)
 }
