@@ -91,8 +91,20 @@
 //
 // FullRead returns a cursor holding the watermark taken before the read (AD:
 // the DC's dsServiceName and highestCommittedUSN; OpenLDAP: the suffix's
-// contextCSN), so the incremental methods of DESIGN.md section 5 (DirSync,
-// uSNChanged polling, syncrepl) can continue from it. Watch returns
-// ErrIncrementalNotImplemented until they land; Check already reports which
-// method the bind account allows and the grants that are missing.
+// contextCSN), so a change made during the read is delivered again rather
+// than lost. Watch continues from it:
+//
+//   - OpenLDAP (syncprov): RFC 4533 refreshAndPersist, one search for people
+//     and one for groups, each page carrying the cursor with both cookies.
+//     Deletes and moves out of scope arrive as delete notices or
+//     refreshDeletes ID sets (Page.Deleted). When slapd answers with a
+//     present phase (its in-memory session log no longer covers the cookie,
+//     e.g. after a restart), Watch returns directory.ErrFullReadRequired:
+//     deletes could only be derived from the store's IDs. A dropped
+//     connection is ErrUnreachable; the agent calls Watch again with the last
+//     committed cursor. The agent drops a deleted person's memberships itself
+//     (slapd without refint leaves the member value behind).
+//   - Active Directory: ErrIncrementalNotImplemented until DirSync and
+//     uSNChanged polling land (issue 5); Check already reports which method
+//     the bind account allows and the grants that are missing.
 package ldap

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"strings"
@@ -104,6 +105,12 @@ func isTLSVerifyError(err error) bool {
 // classify turns an LDAP result into a plain-words error.
 func (o opError) classify(err error) error {
 	var le *goldap.Error
+	var ne net.Error
+	// go-ldap v3.4.15 records a dead connection's read error as text
+	// ("unable to read LDAP response packet: EOF"), so it is matched there.
+	if errors.Is(err, io.EOF) || errors.As(err, &ne) || strings.Contains(err.Error(), "unable to read LDAP response packet") {
+		return fmt.Errorf("%w: connection to %s lost during %s: %w", ErrUnreachable, o.server, o.op, err)
+	}
 	if !errors.As(err, &le) {
 		return fmt.Errorf("directory/ldap: %s on %s: %w", o.op, o.where(), err)
 	}

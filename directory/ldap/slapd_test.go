@@ -177,23 +177,35 @@ func (p privateSlapd) restart(t *testing.T) {
 	}
 }
 
-// TestWatchAfterSlapdRestartNeedsFullRead: a delete made while nobody
-// watched, then a restart that empties slapd's session log. The server
-// can only answer the old cookie with a present phase, from which deletes
-// cannot be told without the store's IDs: Watch must ask for a full read
-// instead of silently missing the delete.
+// TestWatchAfterSlapdRestartNeedsFullRead: a watch ends with an error (not
+// silently) when slapd stops; a delete is then made while nobody watches,
+// and the restart empties slapd's session log. The server can only answer
+// the old cookie with a present phase, from which deletes cannot be told
+// without the store's IDs: Watch must ask for a full read instead of
+// silently missing the delete.
 func TestWatchAfterSlapdRestartNeedsFullRead(t *testing.T) {
 	slapd := startPrivateSlapd(t, "restart", 3897, 20)
 	src := newSource(t, slapd.env.settings("ou=people,"+slapd.env.base, "")+"reconnect: {attempts: 1}\n")
 	r := fullRead(t, src)
+	w := startWatch(t, src, r.cursor)
+	if out, err := exec.Command(slapd.stop).CombinedOutput(); err != nil {
+		t.Fatalf("stop: %v %s", err, out)
+	}
+	select {
+	case err := <-w.done:
+		if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), slapd.env.url) {
+			t.Errorf("watch of a stopped server ended with %v, want an error naming %s", err, slapd.env.url)
+		}
+		t.Logf("watch of a stopped server: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("watch did not notice that slapd stopped")
+	}
+	slapd.restart(t)
 	c := adminConn(t, slapd.env.ldapsURL, slapd.env.ca, slapd.env.bindDN, slapd.env.bindPW)
 	if err := c.Del(goldap.NewDelRequest("uid=p000003,ou=people,"+slapd.env.base, nil)); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(slapd.stop).CombinedOutput(); err != nil {
-		t.Fatalf("stop: %v %s", err, out)
-	}
-	slapd.restart(t)
+	slapd.stopAndRestart(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	err := src.Watch(ctx, r.cursor, func(_ context.Context, p directory.Page) error {
@@ -204,4 +216,12 @@ func TestWatchAfterSlapdRestartNeedsFullRead(t *testing.T) {
 		t.Fatalf("watch after restart: %v, want ErrFullReadRequired", err)
 	}
 	t.Log(err)
+}
+
+func (p privateSlapd) stopAndRestart(t *testing.T) {
+	t.Helper()
+	if out, err := exec.Command(p.stop).CombinedOutput(); err != nil {
+		t.Fatalf("stop: %v %s", err, out)
+	}
+	p.restart(t)
 }
