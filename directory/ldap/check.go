@@ -28,10 +28,48 @@ func (s *Source) Check(ctx context.Context) []directory.Finding {
 	defer stop()
 	out := []directory.Finding{{Severity: directory.SeverityOK, Subject: "bind",
 		Message: fmt.Sprintf("bound to %s (%s, %s) as %s; reading %s", sess.server, sess.flavor, orUnknown(sess.root.vendor), s.boundAs(), sess.baseDN)}}
+	out = append(out, s.checkScope(ctx, sess)...)
 	if sess.flavor == FlavorAD {
 		return append(out, s.checkAD(sess)...)
 	}
 	return append(out, checkOpenLDAP(sess))
+}
+
+// checkScope runs the people and groups searches for one entry each: a
+// base that does not exist or a filter that matches nothing is the most
+// common configuration mistake, and a read would otherwise just be empty.
+func (s *Source) checkScope(ctx context.Context, sess *session) []directory.Finding {
+	r := newReader(sess, s)
+	var out []directory.Finding
+	for _, kind := range []directory.Kind{directory.KindPerson, directory.KindGroup} {
+		req := r.searchRequest(kind)
+		req.SizeLimit, req.Attributes, req.Controls = 1, []string{"1.1"}, nil
+		res, err := sess.conn.Search(req)
+		key := configKey(kind)
+		subject := "scope: " + key
+		switch {
+		case goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded) || (err == nil && len(res.Entries) > 0):
+			out = append(out, directory.Finding{Severity: directory.SeverityOK, Subject: subject,
+				Message: fmt.Sprintf("%s under %q matches entries", req.Filter, req.BaseDN)})
+		case err != nil:
+			out = append(out, directory.Finding{Severity: directory.SeverityError, Subject: subject,
+				Message: opError{server: sess.server, op: "search " + req.Filter + " under " + req.BaseDN}.classify(err).Error(),
+				Fix:     "set " + key + ".base to an existing DN the account may read"})
+		default:
+			out = append(out, directory.Finding{Severity: directory.SeverityWarning, Subject: subject,
+				Message: fmt.Sprintf("%s under %q matches nothing the account can see: a read would deliver no %s", req.Filter, req.BaseDN, key),
+				Fix:     "check " + key + ".base and " + key + ".filter, and that the account may read them"})
+		}
+	}
+	return out
+}
+
+// configKey is the settings section of a kind: people or groups.
+func configKey(kind directory.Kind) string {
+	if kind == directory.KindGroup {
+		return "groups"
+	}
+	return "people"
 }
 
 func orUnknown(s string) string {

@@ -82,6 +82,27 @@ func TestOpenLDAPCheck(t *testing.T) {
 	}
 }
 
+// Scope findings: the shared suffix has people and groups from other
+// tests' fixtures only while they run, so the test makes its own subtree.
+func TestCheckScope(t *testing.T) {
+	env := requireOpenLDAP(t)
+	f := newOLFixture(t, env)
+	got := runCheck(t, env.settings(f.root, ""))
+	for _, subject := range []string{"scope: people", "scope: groups"} {
+		if got[subject].Severity != directory.SeverityOK {
+			t.Errorf("%s: %+v", subject, got[subject])
+		}
+	}
+	got = runCheck(t, env.settings(f.other, "")) // ou=other is empty
+	if f := got["scope: people"]; f.Severity != directory.SeverityWarning || !strings.Contains(f.Message, "matches nothing") {
+		t.Errorf("empty scope: %+v", f)
+	}
+	got = runCheck(t, env.settings("ou=missing,"+f.root, ""))
+	if f := got["scope: groups"]; f.Severity != directory.SeverityError || !strings.Contains(f.Fix, "groups.base") {
+		t.Errorf("missing base: %+v", f)
+	}
+}
+
 func TestCheckReportsBindFailure(t *testing.T) {
 	env := requireOpenLDAP(t)
 	settings := strings.Replace(env.settings(env.base, ""), yamlQuote(env.bindPW), "not-the-password", 1)

@@ -92,11 +92,7 @@ func (r *reader) syncPage(ctx context.Context, ev syncEvent, cur *Cursor) (*dire
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		what := "people"
-		if ev.kind == directory.KindGroup {
-			what = "groups"
-		}
-		return nil, opError{server: r.sess.server, op: "syncrepl of " + what}.classify(ev.err)
+		return nil, opError{server: r.sess.server, op: "syncrepl of " + configKey(ev.kind)}.classify(ev.err)
 	}
 	if ev.entry != nil && ev.entry.DN != "" {
 		return r.syncEntry(ctx, ev, cur)
