@@ -92,10 +92,11 @@ func (s *Source) boundAs() string {
 func checkOpenLDAP(sess *session) directory.Finding {
 	if sess.root.supports(oidSyncRequest) {
 		return directory.Finding{Severity: directory.SeverityOK, Subject: "change detection",
-			Message: "syncrepl (RFC 4533): the server announces the sync request control (syncprov overlay); deletes arrive as delete notices or through the present phase"}
+			Message: "syncrepl (RFC 4533): the server announces the sync request control (syncprov overlay); deletes arrive as delete notices " +
+				"while slapd's session log (syncprov-sessionlog) covers the saved cookie, otherwise (e.g. after a slapd restart) a full read runs"}
 	}
 	return directory.Finding{Severity: directory.SeverityWarning, Subject: "change detection",
-		Message: "entryCSN polling: the server does not announce syncrepl (no syncprov overlay), so deletes are only found by full reconciliation",
+		Message: "full reads only: the server does not announce syncrepl (no syncprov overlay), and entryCSN polling is not implemented yet",
 		Fix:     "load the syncprov overlay on the database of " + sess.baseDN + " (olcOverlay=syncprov), then restart dirbridge"}
 }
 
