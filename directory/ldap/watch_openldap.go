@@ -1,0 +1,176 @@
+package ldap
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/dirbridge/dirbridge/directory"
+)
+
+// syncEvent is one message of one of the two syncrepl searches (people,
+// groups), multiplexed so the handler is never called concurrently.
+type syncEvent struct {
+	kind     directory.Kind
+	entry    *goldap.Entry
+	controls []goldap.Control
+	err      error // the search ended: its error, or errSyncEnded
+}
+
+var errSyncEnded = errors.New("the server ended the persistent search")
+
+// watchOpenLDAP follows people and groups with RFC 4533 refreshAndPersist,
+// one search per kind, each with its own cookie in the cursor. Entries come
+// whole (Members authoritative); deletes and moves out of scope come as
+// delete notices or refreshDeletes ID sets. When the server falls back to a
+// present phase (its session log no longer covers the cookie, e.g. after a
+// restart), deletes could only be derived from the full set of known IDs,
+// which a source does not have: it returns directory.ErrFullReadRequired.
+func (s *Source) watchOpenLDAP(ctx context.Context, sess *session, cur *Cursor, h directory.Handler) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events := make(chan syncEvent)
+	for _, kind := range []directory.Kind{directory.KindPerson, directory.KindGroup} {
+		go s.runSyncrepl(ctx, sess, kind, cur.cookie(kind), events)
+	}
+	r := newReader(sess, s)
+	for {
+		var ev syncEvent
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev = <-events:
+		}
+		page, err := r.syncPage(ctx, ev, cur)
+		if err != nil {
+			return err
+		}
+		if page == nil {
+			continue
+		}
+		if page.Cursor, err = json.Marshal(cur); err != nil {
+			return err
+		}
+		if err := h(ctx, *page); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Source) runSyncrepl(ctx context.Context, sess *session, kind directory.Kind, cookie []byte, out chan<- syncEvent) {
+	r := newReader(sess, s)
+	req := r.searchRequest(kind)
+	resp := sess.conn.Syncrepl(ctx, req, 64, goldap.SyncRequestModeRefreshAndPersist, cookie, false)
+	send := func(ev syncEvent) bool {
+		select {
+		case out <- ev:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for resp.Next() {
+		if !send(syncEvent{kind: kind, entry: resp.Entry(), controls: resp.Controls()}) {
+			return
+		}
+	}
+	err := resp.Err()
+	if err == nil {
+		err = errSyncEnded
+	}
+	send(syncEvent{kind: kind, err: err})
+}
+
+// syncPage turns one event into a page (nil when there is nothing to hand
+// on) and advances the cursor's cookie for the event's kind.
+func (r *reader) syncPage(ctx context.Context, ev syncEvent, cur *Cursor) (*directory.Page, error) {
+	if ev.err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, opError{server: r.sess.server, op: "syncrepl of " + configKey(ev.kind)}.classify(ev.err)
+	}
+	if ev.entry != nil && ev.entry.DN != "" {
+		return r.syncEntry(ctx, ev, cur)
+	}
+	return r.syncInfo(ev, cur)
+}
+
+func (r *reader) syncEntry(ctx context.Context, ev syncEvent, cur *Cursor) (*directory.Page, error) {
+	st, ok := goldap.FindControl(ev.controls, goldap.ControlTypeSyncState).(*goldap.ControlSyncState)
+	if !ok {
+		return nil, fmt.Errorf("directory/ldap: %s: syncrepl entry %q without a sync state", r.sess.server, ev.entry.DN)
+	}
+	cur.setCookie(ev.kind, st.Cookie)
+	switch st.State {
+	case goldap.SyncStateAdd, goldap.SyncStateModify:
+		r.dns = newDNResolver(r.sess, r.log) // no cache across events: renames would make it stale
+		e, err := r.convert(ctx, ev.entry, ev.kind)
+		if err != nil {
+			return nil, err
+		}
+		return &directory.Page{Entries: []directory.Entry{e}}, nil
+	case goldap.SyncStateDelete:
+		return &directory.Page{Deleted: []string{st.EntryUUID.String()}}, nil
+	default: // present: only sent in a present phase
+		return nil, r.presentPhase()
+	}
+}
+
+func (r *reader) syncInfo(ev syncEvent, cur *Cursor) (*directory.Page, error) {
+	info, ok := goldap.FindControl(ev.controls, goldap.ControlTypeSyncInfo).(*goldap.ControlSyncInfo)
+	if !ok {
+		return nil, nil // e.g. a referral: nothing to apply
+	}
+	switch {
+	case info.NewCookie != nil:
+		cur.setCookie(ev.kind, info.NewCookie.Cookie)
+	case info.RefreshDelete != nil:
+		cur.setCookie(ev.kind, info.RefreshDelete.Cookie)
+	case info.RefreshPresent != nil:
+		return nil, r.presentPhase()
+	case info.SyncIdSet != nil && !info.SyncIdSet.RefreshDeletes:
+		return nil, r.presentPhase()
+	case info.SyncIdSet != nil:
+		cur.setCookie(ev.kind, info.SyncIdSet.Cookie)
+		ids := make([]string, len(info.SyncIdSet.SyncUUIDs))
+		for i, u := range info.SyncIdSet.SyncUUIDs {
+			ids[i] = u.String()
+		}
+		return &directory.Page{Deleted: ids}, nil
+	}
+	return &directory.Page{}, nil // a new cookie alone is worth committing
+}
+
+func (r *reader) presentPhase() error {
+	return fmt.Errorf("directory/ldap: %s answered the saved cookie with a present phase (its session log no longer covers it): %w",
+		r.sess.server, directory.ErrFullReadRequired)
+}
+
+// cookie returns the syncrepl cookie for kind: the one saved by Watch, or,
+// right after a full read, one built from the contextCSN taken before it.
+// slapd ignores a cookie without "rid=" (and then resends every entry), so
+// the built one carries rid 000 as a consumer's would.
+func (c *Cursor) cookie(kind directory.Kind) []byte {
+	if v := c.SyncCookies[string(kind)]; v != "" {
+		return []byte(v)
+	}
+	if len(c.ContextCSN) == 0 {
+		return nil
+	}
+	return []byte("rid=000,csn=" + strings.Join(c.ContextCSN, ";"))
+}
+
+func (c *Cursor) setCookie(kind directory.Kind, cookie []byte) {
+	if len(cookie) == 0 {
+		return
+	}
+	if c.SyncCookies == nil {
+		c.SyncCookies = map[string]string{}
+	}
+	c.SyncCookies[string(kind)] = string(cookie)
+}
