@@ -11,6 +11,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export DIRBRIDGE_TESTENV_DIR=${DIRBRIDGE_TESTENV_DIR:-/tmp/dirbridge-testenv}
 ci=${CI:-}
+mkdir -p "$DIRBRIDGE_TESTENV_DIR"
 
 servers=()
 [ -f "$here/openldap.sh" ] && servers+=("openldap.sh")
@@ -29,7 +30,12 @@ fi
 failed=0
 for s in "${servers[@]}"; do
   echo "testenv: starting ${s%.sh}"
-  if ! bash "$here/$s" start; then
+  case "$s" in
+    scim-server.sh) args=(start) ;;
+    *) args=("$DIRBRIDGE_TESTENV_DIR/${s%.sh}") ;;   # openldap.sh and samba-ad.sh take [DIR]
+  esac
+  if ! bash "$here/$s" "${args[@]}" >"$DIRBRIDGE_TESTENV_DIR/${s%.sh}.out" 2>&1; then
+    cat "$DIRBRIDGE_TESTENV_DIR/${s%.sh}.out" >&2
     echo "testenv: ${s%.sh} did not start" >&2
     failed=1
   fi
