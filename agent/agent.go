@@ -57,6 +57,9 @@ type Agent struct {
 	// fullNow carries an operator's request for a full read (true: accept a
 	// read much smaller than the last one).
 	fullNow chan bool
+	// timersChanged wakes the timer loop after a commit that may have set
+	// an earlier timer.
+	timersChanged chan struct{}
 }
 
 // sourceCursor is the key of the directory cursor in the store.
@@ -70,7 +73,7 @@ func New(opts Options) (*Agent, error) {
 		now = time.Now
 	}
 	a := &Agent{cfg: cfg, log: opts.Logger, now: now, status: newStatusBoard(),
-		wake: make(chan struct{}, 1), fullNow: make(chan bool, 1), guard: newGuard(cfg.Guard, now)}
+		wake: make(chan struct{}, 1), fullNow: make(chan bool, 1), timersChanged: make(chan struct{}, 1), guard: newGuard(cfg.Guard, now)}
 	store, err := outbox.Open(cfg.Resolve(cfg.State.Path), outbox.Options{Now: now})
 	if err != nil {
 		return nil, err

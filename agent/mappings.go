@@ -186,6 +186,7 @@ func (m *mappings) reload(ctx context.Context, cause string) error {
 	m.state.LastDiff = diff
 	m.mu.Unlock()
 	m.a.log.Info().Interface("planned", diff).Msg("mapping loaded and applied")
+	m.a.wakeTimers()
 	m.a.poke()
 	return nil
 }

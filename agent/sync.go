@@ -119,6 +119,7 @@ func (a *Agent) applyPage(ctx context.Context, p directory.Page) error {
 		return err
 	}
 	a.status.setChange(a.now(), len(p.Entries)+len(p.Deleted))
+	a.wakeTimers()
 	if planned > 0 {
 		a.log.Info().Int("entries", len(p.Entries)).Int("deleted", len(p.Deleted)).Int("requests", planned).Msg("directory changes planned")
 		a.poke()
@@ -162,6 +163,7 @@ func (a *Agent) FullRead(ctx context.Context, acceptShrink bool) error {
 	a.log.Info().Int("people", people).Int("requests", planned).Int("gone", swept).
 		Dur("took", a.now().Sub(start)).Msg("full read complete")
 	a.countActiveAccounts()
+	a.wakeTimers()
 	if a.maps.planner() == nil { // the mapping's groups can resolve now
 		if err := a.maps.reload(ctx, "first sync"); err != nil {
 			a.log.Error().Err(err).Msg("the mapping cannot be activated")
@@ -521,11 +523,20 @@ func (a *Agent) timerLoop(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-a.timersChanged:
+			continue // recompute the wait: an earlier timer may exist now
 		case <-time.After(wait):
 		}
 		if err := a.fireTimers(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error().Err(err).Msg("timers")
 		}
+	}
+}
+
+func (a *Agent) wakeTimers() {
+	select {
+	case a.timersChanged <- struct{}{}:
+	default:
 	}
 }
 
