@@ -108,3 +108,26 @@ func TestValidation(t *testing.T) {
 		t.Errorf("unset secret: %v", err)
 	}
 }
+
+func TestInlineStructs(t *testing.T) {
+	type Search struct {
+		Base   string `yaml:"base"`
+		Filter string `yaml:"filter"`
+	}
+	var v struct {
+		Groups struct {
+			Search `yaml:",inline"`
+			Member string `yaml:"memberAttribute"`
+		} `yaml:"groups"`
+	}
+	if err := DecodeYAML("x.yaml", []byte("groups: {base: ou=g, memberAttribute: member}\n"), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Groups.Base != "ou=g" || v.Groups.Member != "member" {
+		t.Fatalf("decoded %+v", v)
+	}
+	err := DecodeYAML("x.yaml", []byte("groups: {bse: x}\n"), &v)
+	if err == nil || !strings.Contains(err.Error(), "known keys here: base, filter, memberAttribute") {
+		t.Fatalf("unknown key in an inline struct: %v", err)
+	}
+}

@@ -181,8 +181,22 @@ func (d *decoder) structure(n ast.Node, rv reflect.Value) {
 			continue
 		}
 		seen[key] = true
-		d.value(kv.Value, rv.Field(idx))
+		d.value(kv.Value, fieldByIndex(rv, idx))
 	}
+}
+
+// fieldByIndex is FieldByIndex that allocates nil embedded pointers.
+func fieldByIndex(v reflect.Value, idx []int) reflect.Value {
+	for i, x := range idx {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				v.Set(reflect.New(v.Type().Elem()))
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v
 }
 
 func (d *decoder) mapping(n ast.Node, rv reflect.Value) {
@@ -242,27 +256,38 @@ func describe(n ast.Node) string {
 	}
 }
 
-// yamlFields maps yaml tag names (or lower-cased field names) to indexes.
-func yamlFields(t reflect.Type) map[string]int {
-	out := map[string]int{}
+// yamlFields maps yaml tag names (or lower-cased field names) to field
+// index paths; `yaml:",inline"` structs contribute their fields.
+func yamlFields(t reflect.Type) map[string][]int {
+	out := map[string][]int{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if !f.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if name == "-" {
+			continue
+		}
+		if strings.Contains(opts, "inline") {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			for k, idx := range yamlFields(ft) {
+				out[k] = append([]int{i}, idx...)
+			}
 			continue
 		}
 		if name == "" {
 			name = strings.ToLower(f.Name[:1]) + f.Name[1:]
 		}
-		out[name] = i
+		out[name] = []int{i}
 	}
 	return out
 }
 
-func sortedKeys(m map[string]int) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
