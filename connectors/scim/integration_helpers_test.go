@@ -170,3 +170,5 @@ func wantAttrs(t *testing.T, r resource, u connectors.User) {
 		}
 	}
 }
+
+func secret(s string) config.Secret { return config.NewSecret(s) }
