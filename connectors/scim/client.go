@@ -69,7 +69,10 @@ func newClient(s settings, log zerolog.Logger) *Client {
 func authTransport(s settings, base http.RoundTripper) http.RoundTripper {
 	if o := s.auth.OAuth2; o != nil {
 		cc := clientcredentials.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret.Reveal(),
-			TokenURL: o.TokenURL, Scopes: o.Scopes}
+			TokenURL: o.TokenURL, Scopes: o.Scopes,
+			// HTTP Basic, which every server MUST support (RFC 6749 section
+			// 2.3.1); auto-detection would ask twice on every refusal.
+			AuthStyle: oauth2.AuthStyleInHeader}
 		tokenCtx := context.WithValue(context.Background(), oauth2.HTTPClient,
 			&http.Client{Timeout: s.timeout, Transport: base})
 		return &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, cc.TokenSource(tokenCtx)), Base: base}

@@ -3,8 +3,6 @@ package scim
 import (
 	"context"
 	"net/http"
-
-	"github.com/dirbridge/dirbridge/connectors"
 )
 
 // ServiceProviderConfig is what the server says it supports (RFC 7643
@@ -40,20 +38,22 @@ func (c *Connector) Discover(ctx context.Context) (ServiceProviderConfig, error)
 		return *c.disc, nil
 	}
 	var spc ServiceProviderConfig
-	var err error
 	for _, path := range []string{"/ServiceProviderConfig", "/ServiceProviderConfigs"} {
-		var status int
-		status, err = c.client.do(ctx, exchange{method: http.MethodGet, path: path, what: "discover " + path}, &spc)
+		status, err := c.client.do(ctx, exchange{method: http.MethodGet, path: path, what: "discover " + path}, &spc)
 		if err == nil {
 			spc.Endpoint = path
 			c.disc = &spc
 			return spc, nil
 		}
 		if status != http.StatusNotFound && status != http.StatusNotImplemented {
-			break
+			return ServiceProviderConfig{}, err
 		}
 	}
-	return ServiceProviderConfig{}, err
+	// Neither exists: remember that (Endpoint ""), so every request does not
+	// ask again. Nothing is advertised, so nothing optional is used.
+	c.log.Info().Msg("server has no ServiceProviderConfig; assuming no PATCH, no ETags, no bulk")
+	c.disc = &ServiceProviderConfig{}
+	return *c.disc, nil
 }
 
 // usePatch decides between PATCH and GET-merge-PUT (a bare PUT would wipe
@@ -67,13 +67,10 @@ func (c *Connector) usePatch(ctx context.Context) (bool, error) {
 	}
 	spc, err := c.Discover(ctx)
 	if err != nil {
-		if class, _ := connectors.ClassOf(err); class == connectors.NotFound {
-			// No ServiceProviderConfig at all: PATCH is optional (RFC 7644
-			// section 3.5.2), so take the path every server supports.
-			return false, nil
-		}
 		return false, err
 	}
+	// Without an advertised PATCH (RFC 7644 section 3.5.2 makes it
+	// optional), take the GET-merge-PUT path every server supports.
 	return spc.Patch.Supported, nil
 }
 
