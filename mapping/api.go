@@ -55,6 +55,13 @@ type Identity struct {
 	Active    bool
 	Frozen    bool
 	Protected bool // excluded from any change
+
+	// Name parts and email, for preview and for apps' attributes
+	// (identity.givenName ...).
+	GivenName   string
+	FamilyName  string
+	DisplayName string
+	Email       string
 }
 
 // AppResult is what one app should have for the person.

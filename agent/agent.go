@@ -1,0 +1,190 @@
+// Package agent is dirbridge's engine: it follows the directory, plans
+// lifecycle requests from the mapping into the outbox, delivers them through
+// connectors, and reports what is going on through the status endpoint.
+//
+//	directory.Source --pages--> sync (snapshots, memberships, cursor)
+//	                              |  one store transaction per page
+//	                              v
+//	mapping.Evaluator --> planner (desired vs planned) --> outbox requests
+//	                                                           |
+//	                       dispatcher (workers per app) <------+--> connectors
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/dirbridge/dirbridge/config"
+	"github.com/dirbridge/dirbridge/connectors"
+	"github.com/dirbridge/dirbridge/connectors/mock"
+	"github.com/dirbridge/dirbridge/directory"
+	"github.com/dirbridge/dirbridge/outbox"
+)
+
+// Options configure an Agent.
+type Options struct {
+	Config *config.Config
+	Logger zerolog.Logger
+	// DryRun replaces every app's connector with the mock target (kept in
+	// dryrun-<app>.db next to the state file), so nothing reaches a real app
+	// and every would-be request is recorded.
+	DryRun bool
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+// Agent is one running dirbridge.
+type Agent struct {
+	cfg    *config.Config
+	log    zerolog.Logger
+	now    func() time.Time
+	store  *outbox.Store
+	source directory.Source
+	maps   *mappings
+	guard  *guard
+	apps   map[string]*appRunner
+	status *statusBoard
+	wake   chan struct{}
+}
+
+// sourceCursor is the key of the directory cursor in the store.
+const sourceCursor = "directory"
+
+// New opens the state file, the directory source and every app's connector.
+func New(opts Options) (*Agent, error) {
+	cfg := opts.Config
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	a := &Agent{cfg: cfg, log: opts.Logger, now: now, status: newStatusBoard(),
+		wake: make(chan struct{}, 1), guard: newGuard(cfg.Guard, now)}
+	store, err := outbox.Open(cfg.Resolve(cfg.State.Path), outbox.Options{Now: now})
+	if err != nil {
+		return nil, err
+	}
+	a.store = store
+	if err := a.open(opts.DryRun); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *Agent) open(dryRun bool) error {
+	a.maps = newMappings(a, a.cfg)
+	attrs, err := a.maps.preload()
+	if err != nil {
+		return err
+	}
+	a.source, err = directory.New(a.cfg.Directory.Type, directory.Env{
+		Logger:     a.log.With().Str("component", "directory").Logger(),
+		Decode:     a.cfg.Directory.Settings.Decode,
+		BaseDir:    filepath.Dir(a.cfg.File),
+		Attributes: attrs,
+	})
+	if err != nil {
+		return fmt.Errorf("directory: %w", err)
+	}
+	a.apps = map[string]*appRunner{}
+	for _, name := range a.cfg.AppNames() {
+		app := a.cfg.Apps[name]
+		if app.Disabled {
+			continue
+		}
+		c, err := a.newConnector(name, app, dryRun)
+		if err != nil {
+			return err
+		}
+		a.apps[name] = newAppRunner(a, name, app, c)
+	}
+	return nil
+}
+
+func (a *Agent) newConnector(name string, app config.App, dryRun bool) (connectors.Connector, error) {
+	env := connectors.Env{App: name, StateDir: filepath.Dir(a.store.Path()), Decode: app.Settings.Decode,
+		Logger: a.log.With().Str("component", "connector").Str("app", name).Logger()}
+	if dryRun {
+		return mock.Open(mock.Settings{File: filepath.Join(env.StateDir, "dryrun-"+name+".db")})
+	}
+	return connectors.New(app.Connector, env)
+}
+
+// Store gives read access to the agent's state (CLI, tests).
+func (a *Agent) Store() *outbox.Store { return a.store }
+
+// Run runs until ctx ends: directory sync, timers, mapping reloads,
+// delivery, and the status endpoint.
+func (a *Agent) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.syncLoop(ctx) })
+	g.Go(func() error { return a.timerLoop(ctx) })
+	g.Go(func() error { return a.maps.watch(ctx) })
+	for _, r := range a.apps {
+		g.Go(func() error { return r.run(ctx) })
+	}
+	g.Go(func() error { return a.serveStatus(ctx) })
+	g.Go(func() error { return a.housekeeping(ctx) })
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Close releases everything New opened.
+func (a *Agent) Close() error {
+	var errs []error
+	for _, r := range a.apps {
+		errs = append(errs, r.conn.Close())
+	}
+	if a.source != nil {
+		errs = append(errs, a.source.Close())
+	}
+	errs = append(errs, a.store.Close())
+	return errors.Join(errs...)
+}
+
+// poke wakes the dispatchers: new requests were committed.
+func (a *Agent) poke() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+	for _, r := range a.apps {
+		r.poke()
+	}
+}
+
+// housekeeping prunes the provisioning log and finished requests daily.
+func (a *Agent) housekeeping(ctx context.Context) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	var last time.Time
+	for {
+		if a.now().Sub(last) >= 24*time.Hour {
+			last = a.now()
+			err := a.store.Update(ctx, func(tx *outbox.Tx) error {
+				logs, reqs, err := tx.Prune(a.now().Add(-a.cfg.State.LogRetention))
+				if logs+reqs > 0 {
+					a.log.Info().Int("logEntries", logs).Int("requests", reqs).Msg("pruned history past retention")
+				}
+				return err
+			})
+			if err != nil && !errors.Is(err, outbox.ErrClosed) {
+				a.log.Error().Err(err).Msg("pruning history")
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

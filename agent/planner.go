@@ -1,0 +1,263 @@
+package agent
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dirbridge/dirbridge/connectors"
+	"github.com/dirbridge/dirbridge/mapping"
+	"github.com/dirbridge/dirbridge/outbox"
+)
+
+// planner turns the mapping's verdict for a person into lifecycle requests:
+// it diffs desired against planned, so evaluating the same data twice
+// queues nothing (DESIGN.md section 2 rule 3).
+type planner struct {
+	eval   mapping.Evaluator
+	guard  *guard
+	policy map[string]map[connectors.Operation]bool // app -> operations that always need approval
+}
+
+// txMemberships answers the mapping's group questions from the store's
+// membership index, inside the transaction that is planning.
+type txMemberships struct{ tx *outbox.Tx }
+
+func (m txMemberships) Groups(personID string, nested bool) ([]string, error) {
+	return m.tx.MemberGroups(personID, nested)
+}
+
+// Planned is one request the planner queued (or would queue, in a preview).
+type Planned struct {
+	App    string               `json:"app"`
+	Op     connectors.Operation `json:"op"`
+	Reason string               `json:"reason"`
+	Held   string               `json:"held,omitempty"`
+	ID     uint64               `json:"id,omitempty"`
+}
+
+// plan re-evaluates one person and queues what is needed in every app.
+// cause says what triggered it ("directory change", "group change", ...).
+func (p *planner) plan(tx *outbox.Tx, personID, cause string, now time.Time) ([]Planned, error) {
+	snap, ok, err := tx.Person(personID)
+	if err != nil {
+		return nil, err
+	}
+	res := mapping.Result{Apps: map[string]mapping.AppResult{}}
+	if ok && !snap.Deleted {
+		res, err = p.eval.Evaluate(mapping.Person{ID: snap.ID, DN: snap.DN, Attributes: snap.Attributes}, txMemberships{tx}, now)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate %s (%s): %w", snap.DN, personID, err)
+		}
+	}
+	if res.Identity.Protected {
+		return nil, nil // protected accounts are excluded from any change
+	}
+	next := res.NextChange
+	if !next.After(now) {
+		next = time.Time{} // only future times: a past one would fire again at once
+	}
+	if err := tx.SetTimer(personID, next); err != nil {
+		return nil, err
+	}
+	why := cause
+	if ok && snap.Deleted {
+		why = cause + ": deleted in the directory"
+	}
+	var out []Planned
+	for _, app := range p.eval.Apps() {
+		ar := res.Apps[app]
+		var desired *connectors.User
+		if res.InScope && ar.Assigned {
+			u := ar.User
+			desired = &u
+		}
+		planned, err := p.planApp(tx, app, personID, desired, ar, why, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, planned...)
+	}
+	return out, nil
+}
+
+// step is one operation the diff calls for.
+type step struct {
+	op     connectors.Operation
+	target *connectors.User
+	reason string
+}
+
+func (p *planner) planApp(tx *outbox.Tx, app, person string, desired *connectors.User, ar mapping.AppResult, cause string, now time.Time) ([]Planned, error) {
+	st, _, err := tx.State(app, person)
+	if err != nil {
+		return nil, err
+	}
+	if !reflect.DeepEqual(st.Desired, desired) {
+		if err := tx.SetDesired(app, person, desired); err != nil {
+			return nil, err
+		}
+	}
+	steps := diff(st.Planned, desired, ar, st.OutOfScope)
+	var out []Planned
+	for _, s := range steps {
+		hold := p.hold(app, s.op, s.target, st.Planned)
+		r, err := tx.Enqueue(outbox.NewRequest{App: app, PersonID: person, Op: s.op,
+			Reason: cause + ": " + s.reason, Target: s.target, Hold: hold})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Planned{App: app, Op: s.op, Reason: r.Reason, Held: hold, ID: r.ID})
+	}
+	if len(steps) > 0 {
+		outOfScope := desired == nil
+		if outOfScope != st.OutOfScope {
+			return out, tx.SetOutOfScope(app, person, outOfScope)
+		}
+	}
+	return out, nil
+}
+
+// hold returns why a request must wait for an approver, or "".
+func (p *planner) hold(app string, op connectors.Operation, target, planned *connectors.User) string {
+	if p.policy[app][op] {
+		return fmt.Sprintf("apps.%s.approve requires approval of every %s", app, op)
+	}
+	if p.guard == nil {
+		return ""
+	}
+	return p.guard.admit(app, op, target, planned)
+}
+
+// diff lists the operations that take planned to desired, in the order they
+// must run. It is pure: the same inputs give the same steps.
+func diff(planned, desired *connectors.User, ar mapping.AppResult, outOfScope bool) []step {
+	switch {
+	case desired == nil && planned == nil:
+		return nil
+	case desired == nil:
+		if !planned.Active {
+			return nil
+		}
+		t := *planned
+		t.Active = false
+		return []step{{connectors.OpDeactivate, &t, "no longer assigned (out of scope, removed from the assigning group, or deleted)"}}
+	case planned == nil:
+		if !desired.Active {
+			return nil // never create an account for a disabled person
+		}
+		steps := []step{{connectors.OpCreate, lifecycle(desired, true, false), "assigned by " + ruleName(ar)}}
+		if desired.Frozen {
+			steps = append(steps, step{connectors.OpFreeze, lifecycle(desired, true, true), "frozen rule is true"})
+		}
+		return steps
+	}
+	return diffExisting(planned, desired, ar, outOfScope)
+}
+
+func diffExisting(planned, desired *connectors.User, ar mapping.AppResult, outOfScope bool) []step {
+	var steps []step
+	cur := *planned
+	if cur.Active && !desired.Active {
+		return []step{{connectors.OpDeactivate, lifecycle(&cur, false, cur.Frozen), "the person is disabled (active rule is false)"}}
+	}
+	if !cur.Active && desired.Active {
+		op, why := connectors.OpActivate, "the person is enabled again (active rule is true)"
+		if outOfScope {
+			op, why = connectors.OpReactivate, "assigned again by "+ruleName(ar)
+		}
+		cur.Active = true
+		steps = append(steps, step{op, lifecycle(&cur, true, cur.Frozen), why})
+	}
+	if !cur.Active {
+		return steps // attributes of an inactive account wait until it is active
+	}
+	if changed := changedFields(&cur, desired, ar.UpdateOn); len(changed) > 0 {
+		t := *desired
+		t.Active, t.Frozen = cur.Active, cur.Frozen
+		cur = t
+		steps = append(steps, step{connectors.OpUpdate, &t, "changed: " + strings.Join(changed, ", ")})
+	}
+	if desired.Frozen != cur.Frozen {
+		op, why := connectors.OpFreeze, "frozen rule is true"
+		if !desired.Frozen {
+			op, why = connectors.OpUnfreeze, "frozen rule is false again"
+		}
+		steps = append(steps, step{op, lifecycle(&cur, true, desired.Frozen), why})
+	}
+	return steps
+}
+
+// lifecycle returns a copy of u with the lifecycle flags set.
+func lifecycle(u *connectors.User, active, frozen bool) *connectors.User {
+	t := *u
+	t.Active, t.Frozen = active, frozen
+	return &t
+}
+
+// changedFields lists what an Update must send: mapped attributes (limited
+// to updateOn when the mapping says so), the userName and entitlements.
+func changedFields(planned, desired *connectors.User, updateOn []string) []string {
+	var out []string
+	watch := func(name string) bool {
+		if len(updateOn) == 0 {
+			return true
+		}
+		for _, u := range updateOn {
+			if u == name {
+				return true
+			}
+		}
+		return false
+	}
+	for k, v := range desired.Attributes {
+		if ov, ok := planned.Attributes[k]; (!ok || !reflect.DeepEqual(ov, v)) && watch(k) {
+			out = append(out, k)
+		}
+	}
+	for k := range planned.Attributes {
+		if _, ok := desired.Attributes[k]; !ok && watch(k) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	if planned.UserName != desired.UserName {
+		out = append(out, "userName")
+	}
+	if planned.Profile != desired.Profile {
+		out = append(out, "profile")
+	}
+	if !sameSet(planned.PermissionSets, desired.PermissionSets) {
+		out = append(out, "permissionSets")
+	}
+	if !sameSet(planned.Groups, desired.Groups) {
+		out = append(out, "groups")
+	}
+	return out
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := make(map[string]int, len(a))
+	for _, x := range a {
+		m[x]++
+	}
+	for _, x := range b {
+		if m[x] == 0 {
+			return false
+		}
+		m[x]--
+	}
+	return true
+}
+
+func ruleName(ar mapping.AppResult) string {
+	if ar.Rule == "" {
+		return "the mapping"
+	}
+	return ar.Rule
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dirbridge/dirbridge/agent"
+	"github.com/dirbridge/dirbridge/config"
+	"github.com/dirbridge/dirbridge/outbox"
+)
+
+// backend answers the operator commands. While the agent runs it holds the
+// state file, so the commands go through its status API; when it is stopped
+// they open the state file directly.
+type backend interface {
+	ListRequests(f outbox.Filter) ([]outbox.Request, error)
+	Request(id uint64) (agent.RequestDetail, error)
+	Act(id uint64, action, who string) (outbox.Request, error)
+	Person(who string) (agent.PersonView, error)
+	Accounts(app string) ([]outbox.AppState, error)
+	Close() error
+}
+
+func (g *globals) backend() (backend, error) {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	api := &apiBackend{base: "http://" + cfg.Status.Listen, cfg: cfg, http: &http.Client{Timeout: 30 * time.Second}}
+	if api.reachable() {
+		return api, nil
+	}
+	s, err := outbox.Open(cfg.Resolve(cfg.State.Path), outbox.Options{})
+	if errors.Is(err, outbox.ErrLocked) {
+		return nil, fmt.Errorf("the agent holds the state file but its status endpoint %s does not answer: %w", api.base, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &localBackend{s: s}, nil
+}
+
+type localBackend struct{ s *outbox.Store }
+
+func (l *localBackend) Close() error { return l.s.Close() }
+
+func (l *localBackend) ListRequests(f outbox.Filter) (out []outbox.Request, err error) {
+	err = l.s.View(func(tx *outbox.Tx) error { out, err = tx.ListRequests(f); return err })
+	return out, err
+}
+
+func (l *localBackend) Request(id uint64) (agent.RequestDetail, error) {
+	return agent.RequestWithLog(l.s, id)
+}
+
+func (l *localBackend) Act(id uint64, action, who string) (outbox.Request, error) {
+	return agent.Act(context.Background(), l.s, id, action, who)
+}
+
+func (l *localBackend) Person(who string) (agent.PersonView, error) {
+	return agent.LookupPerson(l.s, who)
+}
+
+func (l *localBackend) Accounts(app string) ([]outbox.AppState, error) {
+	return agent.Accounts(l.s, app)
+}
+
+type apiBackend struct {
+	base string
+	cfg  *config.Config
+	http *http.Client
+}
+
+func (a *apiBackend) Close() error { return nil }
+
+func (a *apiBackend) reachable() bool {
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(a.base + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func (a *apiBackend) get(path string, v any) error { return a.do(http.MethodGet, path, "", v) }
+
+func (a *apiBackend) do(method, path, who string, v any) error {
+	req, err := http.NewRequest(method, a.base+path, nil)
+	if err != nil {
+		return err
+	}
+	if method != http.MethodGet {
+		tok, err := a.token()
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("X-Dirbridge-Actor", who)
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		var e struct{ Error string }
+		_ = json.Unmarshal(body, &e)
+		if e.Error == "" {
+			e.Error = strings.TrimSpace(string(body))
+		}
+		return fmt.Errorf("agent answered %s: %s", resp.Status, e.Error)
+	}
+	return json.Unmarshal(body, v)
+}
+
+func (a *apiBackend) token() (string, error) {
+	if a.cfg.Status.TokenFile == "" {
+		return "", errors.New("status.tokenFile is not set: the agent accepts no actions")
+	}
+	b, err := os.ReadFile(a.cfg.Resolve(a.cfg.Status.TokenFile))
+	if err != nil {
+		return "", fmt.Errorf("reading the status token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func (a *apiBackend) ListRequests(f outbox.Filter) ([]outbox.Request, error) {
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("app", f.App)
+	set("person", f.PersonID)
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	for _, s := range f.States {
+		q.Add("state", string(s))
+	}
+	var out struct{ Requests []outbox.Request }
+	return out.Requests, a.get("/api/v1/requests?"+q.Encode(), &out)
+}
+
+func (a *apiBackend) Request(id uint64) (d agent.RequestDetail, err error) {
+	return d, a.get(fmt.Sprintf("/api/v1/requests/%d", id), &d)
+}
+
+func (a *apiBackend) Act(id uint64, action, who string) (r outbox.Request, err error) {
+	return r, a.do(http.MethodPost, fmt.Sprintf("/api/v1/requests/%d/%s", id, url.PathEscape(action)), who, &r)
+}
+
+func (a *apiBackend) Person(who string) (v agent.PersonView, err error) {
+	return v, a.get("/api/v1/people/"+url.PathEscape(who), &v)
+}
+
+func (a *apiBackend) Accounts(app string) ([]outbox.AppState, error) {
+	var out struct{ Accounts []outbox.AppState }
+	return out.Accounts, a.get("/api/v1/accounts?app="+url.QueryEscape(app), &out)
+}

@@ -1,0 +1,164 @@
+package mapping
+
+import (
+	"errors"
+	"sort"
+	"strings"
+)
+
+var errBadDN = errors.New("not a distinguished name")
+
+// normalizeDN returns a canonical form of an RFC 4514 DN for comparison:
+// attribute types and values lower-cased (AD compares DNs case-insensitively),
+// spaces around separators dropped, escapes decoded and re-encoded one way,
+// and the AVAs of a multi-valued RDN sorted. "OU=Staff, DC=Corp" and
+// "ou=staff,dc=corp" normalize alike.
+func normalizeDN(dn string) (string, error) {
+	if strings.TrimSpace(dn) == "" {
+		return "", nil // the root: every entry is below it
+	}
+	rdns, err := splitUnescaped(dn, ",;")
+	if err != nil {
+		return "", err
+	}
+	out := make([]string, 0, len(rdns))
+	for _, rdn := range rdns {
+		n, err := normalizeRDN(rdn)
+		if err != nil {
+			return "", err
+		}
+		out = append(out, n)
+	}
+	return strings.Join(out, ","), nil
+}
+
+func normalizeRDN(rdn string) (string, error) {
+	avas, err := splitUnescaped(rdn, "+")
+	if err != nil {
+		return "", err
+	}
+	for i, ava := range avas {
+		typ, val, ok := strings.Cut(ava, "=")
+		typ = strings.ToLower(strings.TrimSpace(typ))
+		if !ok || typ == "" {
+			return "", errBadDN
+		}
+		v, err := decodeDNValue(strings.TrimSpace(val))
+		if err != nil {
+			return "", err
+		}
+		avas[i] = typ + "=" + encodeDNValue(strings.ToLower(v))
+	}
+	sort.Strings(avas)
+	return strings.Join(avas, "+"), nil
+}
+
+// splitUnescaped splits s at any byte of seps that is not escaped with a
+// backslash and not inside a quoted value.
+func splitUnescaped(s, seps string) ([]string, error) {
+	var parts []string
+	start, quoted := 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\':
+			i++ // the escaped byte (or first hex digit) is never a separator
+		case c == '"':
+			quoted = !quoted
+		case !quoted && strings.IndexByte(seps, c) >= 0:
+			parts = append(parts, s[start:i])
+			start = i + 1
+		}
+	}
+	if quoted {
+		return nil, errBadDN
+	}
+	return append(parts, s[start:]), nil
+}
+
+func decodeDNValue(v string) (string, error) {
+	if strings.HasPrefix(v, `"`) && strings.HasSuffix(v, `"`) && len(v) >= 2 {
+		v = v[1 : len(v)-1]
+	}
+	if !strings.Contains(v, `\`) {
+		return v, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] != '\\' {
+			b.WriteByte(v[i])
+			continue
+		}
+		if i+1 >= len(v) {
+			return "", errBadDN
+		}
+		if i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]) {
+			b.WriteByte(unhex(v[i+1])<<4 | unhex(v[i+2]))
+			i += 2
+			continue
+		}
+		b.WriteByte(v[i+1])
+		i++
+	}
+	return b.String(), nil
+}
+
+func encodeDNValue(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		special := strings.IndexByte(`,+"\<>;=`, c) >= 0 ||
+			(i == 0 && (c == ' ' || c == '#')) || (i == len(v)-1 && c == ' ')
+		if special {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// dnUnder reports whether the normalized dn is base or below it.
+func dnUnder(dn, base string) bool {
+	if base == "" {
+		return true
+	}
+	if dn == base {
+		return true
+	}
+	cut := len(dn) - len(base) - 1 // where the separating comma must be
+	if cut < 1 || !strings.HasSuffix(dn, base) || dn[cut] != ',' {
+		return false
+	}
+	// An escaped comma ("cn=a\,ou=x") is part of a value, not a separator.
+	slashes := 0
+	for i := cut - 1; i >= 0 && dn[i] == '\\'; i-- {
+		slashes++
+	}
+	return slashes%2 == 0
+}
+
+// firstRDNValue returns the value of the first RDN of a DN, lower-cased:
+// "CN=Person,CN=Schema,..." gives "person", for AD's objectCategory shorthand.
+func firstRDNValue(dn string) string {
+	n, err := normalizeDN(dn)
+	if err != nil {
+		return ""
+	}
+	rdns, _ := splitUnescaped(n, ",")
+	_, v, _ := strings.Cut(rdns[0], "=")
+	d, _ := decodeDNValue(v)
+	return d
+}

@@ -1,0 +1,192 @@
+package outbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/dirbridge/dirbridge/connectors"
+)
+
+// Tx is a store transaction. Producers get one from Store.Update, readers
+// from Store.View. Everything returned is a copy that outlives the
+// transaction.
+type Tx struct {
+	btx *bolt.Tx
+	now time.Time
+}
+
+// Now is the time the transaction started (the store's clock).
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// LinkState says how sure dirbridge is that an app account belongs to a person.
+type LinkState string
+
+const (
+	LinkNone      LinkState = ""          // no account known
+	LinkLinked    LinkState = "linked"    // created by dirbridge or matched by anchor
+	LinkOrphaned  LinkState = "orphaned"  // the app has it, no person claims it
+	LinkDuplicate LinkState = "duplicate" // several candidates; an admin decides
+	LinkIgnored   LinkState = "ignored"   // an admin said to leave it alone
+)
+
+// AppState is what dirbridge knows about one person in one app: the three
+// states of DESIGN.md section 2 rule 3, the account link, and the person's
+// open requests in order.
+type AppState struct {
+	App      string `json:"app"`
+	PersonID string `json:"person"`
+	// Desired is what the mapping says now; nil when the person should have
+	// no active account (not assigned, out of scope, deleted).
+	Desired *connectors.User `json:"desired,omitempty"`
+	// Planned is what the queued requests will achieve; nil for no account.
+	Planned *connectors.User `json:"planned,omitempty"`
+	// Confirmed is what the app last acknowledged; nil for no account.
+	Confirmed *connectors.User `json:"confirmed,omitempty"`
+	// OutOfScope is set when the planned deactivation came from leaving the
+	// app's scope, so coming back is a Reactivate rather than an Activate.
+	OutOfScope bool               `json:"outOfScope,omitempty"`
+	Account    connectors.Account `json:"account"`
+	Link       LinkState          `json:"link,omitempty"`
+	Pending    []uint64           `json:"pending,omitempty"`  // open requests, oldest first
+	Inflight   uint64             `json:"inflight,omitempty"` // the request being delivered, 0 if none
+	Updated    time.Time          `json:"updated"`
+}
+
+// State returns the record of (app, person); ok is false when none exists.
+func (tx *Tx) State(app, person string) (st AppState, ok bool, err error) {
+	raw := tx.btx.Bucket(bStates).Get(join(app, person))
+	if raw == nil {
+		return AppState{App: app, PersonID: person}, false, nil
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return st, false, fmt.Errorf("outbox: decode state %s/%s: %w", app, person, err)
+	}
+	return st, true, nil
+}
+
+func (tx *Tx) putState(st *AppState) error {
+	if err := checkName("app", st.App); err != nil {
+		return err
+	}
+	if err := checkName("person", st.PersonID); err != nil {
+		return err
+	}
+	st.Updated = tx.now
+	return tx.putJSON(bStates, join(st.App, st.PersonID), st)
+}
+
+// SetDesired records what the mapping says now for (app, person).
+func (tx *Tx) SetDesired(app, person string, desired *connectors.User) error {
+	st, _, err := tx.State(app, person)
+	if err != nil {
+		return err
+	}
+	st.Desired = desired
+	return tx.putState(&st)
+}
+
+// SetOutOfScope records why the planned account is inactive.
+func (tx *Tx) SetOutOfScope(app, person string, out bool) error {
+	st, _, err := tx.State(app, person)
+	if err != nil {
+		return err
+	}
+	st.OutOfScope = out
+	return tx.putState(&st)
+}
+
+// States calls fn for every (app, person) record of app ("" for all apps).
+func (tx *Tx) States(app string, fn func(AppState) error) error {
+	c := tx.btx.Bucket(bStates).Cursor()
+	var p []byte
+	if app != "" {
+		p = prefix(app)
+	}
+	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		var st AppState
+		if err := json.Unmarshal(v, &st); err != nil {
+			return fmt.Errorf("outbox: decode state %q: %w", k, err)
+		}
+		if err := fn(st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Request returns a stored request.
+func (tx *Tx) Request(id uint64) (Request, error) {
+	var r Request
+	raw := tx.btx.Bucket(bRequests).Get(u64(id))
+	if raw == nil {
+		return r, fmt.Errorf("%w: request %d", ErrNotFound, id)
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return r, fmt.Errorf("outbox: decode request %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// saveRequest stores r and keeps the per-app state counters in step.
+func (tx *Tx) saveRequest(r *Request, was State) error {
+	if was != r.State {
+		if was != "" {
+			if err := tx.count(r.App, was, -1); err != nil {
+				return err
+			}
+		}
+		if err := tx.count(r.App, r.State, +1); err != nil {
+			return err
+		}
+	}
+	return tx.putJSON(bRequests, u64(r.ID), r)
+}
+
+func (tx *Tx) count(app string, s State, delta int64) error {
+	b := tx.btx.Bucket(bCounts)
+	k := join(app, string(s))
+	n := int64(getU64(b.Get(k))) + delta
+	if n <= 0 {
+		return b.Delete(k)
+	}
+	return b.Put(k, u64(uint64(n)))
+}
+
+// Counts returns the number of requests per state for app.
+func (tx *Tx) Counts(app string) map[State]int {
+	out := map[State]int{}
+	c := tx.btx.Bucket(bCounts).Cursor()
+	p := prefix(app)
+	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		out[State(k[len(p):])] = int(getU64(v))
+	}
+	return out
+}
+
+func (tx *Tx) putJSON(bucket, key []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("outbox: encode %s %q: %w", bucket, key, err)
+	}
+	return tx.btx.Bucket(bucket).Put(key, raw)
+}
+
+func cloneUser(u *connectors.User) *connectors.User {
+	if u == nil {
+		return nil
+	}
+	c := *u
+	if u.Attributes != nil {
+		c.Attributes = make(map[string]any, len(u.Attributes))
+		for k, v := range u.Attributes {
+			c.Attributes[k] = v
+		}
+	}
+	c.PermissionSets = append([]string(nil), u.PermissionSets...)
+	c.Groups = append([]string(nil), u.Groups...)
+	return &c
+}
