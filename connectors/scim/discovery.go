@@ -58,8 +58,12 @@ func (c *Connector) Discover(ctx context.Context) (ServiceProviderConfig, error)
 
 // usePatch decides between PATCH and GET-merge-PUT (a bare PUT would wipe
 // whatever the mapping does not cover, RFC 7644 section 3.5.1).
-func (c *Connector) usePatch(ctx context.Context) (bool, error) {
+func (c *Connector) usePatch(ctx context.Context, changes []change) (bool, error) {
 	switch {
+	case c.s.profile.PathlessActive && onlyPathless(changes):
+		// Okta-integrated apps must take PATCH for active even when they
+		// take profile updates by PUT only.
+		return c.s.patch != "never", nil
 	case c.s.patch == "always":
 		return true, nil
 	case c.s.patch == "never" || c.s.profile.PreferPut:
@@ -72,6 +76,15 @@ func (c *Connector) usePatch(ctx context.Context) (bool, error) {
 	// Without an advertised PATCH (RFC 7644 section 3.5.2 makes it
 	// optional), take the GET-merge-PUT path every server supports.
 	return spc.Patch.Supported, nil
+}
+
+func onlyPathless(changes []change) bool {
+	for _, ch := range changes {
+		if ch.path != "" {
+			return false
+		}
+	}
+	return len(changes) > 0
 }
 
 // pageSize is the configured page size capped by the server's maxResults.

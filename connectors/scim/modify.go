@@ -44,7 +44,7 @@ func (c *Connector) patchBody(changes []change) patchRequest {
 // GET-merge-PUT where PATCH is not supported. It returns the resource as
 // the server answered, nil when it answered 204.
 func (c *Connector) modify(ctx context.Context, id, what string, changes []change) (resource, error) {
-	patch, err := c.usePatch(ctx)
+	patch, err := c.usePatch(ctx, changes)
 	if err != nil {
 		return nil, err
 	}
