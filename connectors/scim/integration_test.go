@@ -418,3 +418,22 @@ func TestIntegrationDiscoveryAndProbe(t *testing.T) {
 		t.Errorf("Probe with a wrong token: %v", err)
 	}
 }
+
+// linkByEmail adopts an unanchored account whose work email matches when
+// the userName does not (an app whose logins differ from the directory's).
+func TestIntegrationLinkByEmail(t *testing.T) {
+	srv := newRealServer(t)
+	seeded := srv.seed(resource{"userName": "aliddell@corp.example",
+		"emails": []any{map[string]any{"type": "work", "value": "alice@corp.example"}}})
+	off := srv.connector(Config{})
+	_, err := off.Apply(testCtx(t), connectors.Request{Op: connectors.OpCreate, Desired: alice()})
+	if class, _ := connectors.ClassOf(err); class != connectors.Conflict {
+		t.Fatalf("without linkByEmail: %v, want the 409 on the email to stand as a Conflict", err)
+	}
+	c := srv.connector(Config{LinkByEmail: true})
+	acct := mustApply(t, c, connectors.Request{Op: connectors.OpCreate, Desired: alice()})
+	if acct.ExternalID != seeded.id() {
+		t.Fatalf("linked %q, want %q", acct.ExternalID, seeded.id())
+	}
+	wantAttrs(t, srv.user(seeded.id()), alice())
+}

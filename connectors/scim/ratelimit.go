@@ -2,6 +2,7 @@ package scim
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -45,7 +46,15 @@ func (l *limiter) Wait(ctx context.Context) error {
 			return err
 		}
 	}
-	return l.bucket.Wait(ctx)
+	if err := l.bucket.Wait(ctx); err != nil {
+		if _, ok := ctx.Deadline(); ok && ctx.Err() == nil {
+			// rate refuses early when the wait would outlast the deadline;
+			// to callers that is the deadline passing.
+			return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+		}
+		return err
+	}
+	return nil
 }
 
 func (l *limiter) pause() time.Duration {
