@@ -37,6 +37,8 @@ type Client struct {
 	limiter *limiter
 	log     zerolog.Logger
 	now     func() time.Time
+	// authorization is the static bearer header value, "" with OAuth2.
+	authorization string
 }
 
 type idempotentKey struct{}
@@ -61,34 +63,30 @@ func newClient(s settings, log zerolog.Logger) *Client {
 		Backoff:      retryablehttp.DefaultBackoff,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
-	return &Client{base: s.base, http: rc, limiter: newLimiter(s.rateLimit), log: log, now: time.Now}
-}
-
-// authTransport adds the bearer token, or OAuth 2.0 client credentials
-// tokens (fetched once and reused until they expire).
-func authTransport(s settings, base http.RoundTripper) http.RoundTripper {
-	if o := s.auth.OAuth2; o != nil {
-		cc := clientcredentials.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret.Reveal(),
-			TokenURL: o.TokenURL, Scopes: o.Scopes,
-			// HTTP Basic, which every server MUST support (RFC 6749 section
-			// 2.3.1); auto-detection would ask twice on every refusal.
-			AuthStyle: oauth2.AuthStyleInHeader}
-		tokenCtx := context.WithValue(context.Background(), oauth2.HTTPClient,
-			&http.Client{Timeout: s.timeout, Transport: base})
-		return &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, cc.TokenSource(tokenCtx)), Base: base}
+	c := &Client{base: s.base, http: rc, limiter: newLimiter(s.rateLimit), log: log, now: time.Now}
+	if !s.auth.BearerToken.IsZero() {
+		c.authorization = "Bearer " + s.auth.BearerToken.Reveal()
 	}
-	return &bearerTransport{token: "Bearer " + s.auth.BearerToken.Reveal(), base: base}
+	return c
 }
 
-type bearerTransport struct {
-	token string
-	base  http.RoundTripper
-}
-
-func (t *bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r2 := r.Clone(r.Context()) // a RoundTripper must not modify its request
-	r2.Header.Set("Authorization", t.token)
-	return t.base.RoundTrip(r2)
+// authTransport adds OAuth 2.0 client credentials tokens (fetched once and
+// reused until they expire). A static bearer token needs no transport: do
+// sets the header on the request it builds, saving a request clone per
+// exchange.
+func authTransport(s settings, base http.RoundTripper) http.RoundTripper {
+	o := s.auth.OAuth2
+	if o == nil {
+		return base
+	}
+	cc := clientcredentials.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret.Reveal(),
+		TokenURL: o.TokenURL, Scopes: o.Scopes,
+		// HTTP Basic, which every server MUST support (RFC 6749 section
+		// 2.3.1); auto-detection would ask twice on every refusal.
+		AuthStyle: oauth2.AuthStyleInHeader}
+	tokenCtx := context.WithValue(context.Background(), oauth2.HTTPClient,
+		&http.Client{Timeout: s.timeout, Transport: base})
+	return &oauth2.Transport{Source: oauth2.ReuseTokenSource(nil, cc.TokenSource(tokenCtx)), Base: base}
 }
 
 // transportOnly retries transport failures of idempotent requests and
@@ -160,6 +158,9 @@ func (c *Client) newRequest(ctx context.Context, x exchange) (*retryablehttp.Req
 		return nil, fmt.Errorf("scim: %s: %w", x.what, err)
 	}
 	req.Header.Set("Accept", mediaType+", application/json")
+	if c.authorization != "" {
+		req.Header.Set("Authorization", c.authorization)
+	}
 	if x.body != nil {
 		req.Header.Set("Content-Type", mediaType)
 	}
