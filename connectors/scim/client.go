@@ -175,6 +175,7 @@ func (c *Client) readAnswer(x exchange, resp *http.Response, out any) error {
 		c.slowDown(err)
 		return err
 	}
+	c.limiter.Succeeded()
 	if resp.StatusCode == http.StatusNoContent || x.method == http.MethodDelete {
 		return nil
 	}
@@ -217,8 +218,11 @@ var errMalformed = errors.New("malformed answer")
 
 func (c *Client) slowDown(err error) {
 	class, after := connectors.ClassOf(err)
-	if class == connectors.RateLimited || after > 0 {
-		c.limiter.PauseFor(after)
+	switch {
+	case class == connectors.RateLimited:
+		c.limiter.RateLimited(after)
+	case after > 0:
+		c.limiter.PauseFor(after) // 503 with Retry-After: wait, but the rate is not the problem
 	}
 }
 

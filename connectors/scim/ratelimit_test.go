@@ -95,3 +95,40 @@ func TestTokenBucketSpacesRequests(t *testing.T) {
 		t.Errorf("5 requests at 20/s took %s, want >= 200ms", took)
 	}
 }
+
+// A rate configured above the provider's real limit comes down on 429s
+// (once per burst of them) and goes back up after quiet time.
+func TestLimiterAdaptsToTheRealLimit(t *testing.T) {
+	clk := &fakeClock{now: fixedNow}
+	l := newLimiter(RateLimitConfig{RequestsPerMinute: 240, Burst: 1})
+	clk.install(l)
+	perMinute := func() float64 { return float64(l.bucket.Limit()) * 60 }
+	l.RateLimited(time.Second)
+	l.RateLimited(time.Second) // in flight with the first: counts once
+	if got := perMinute(); got < 191.9 || got > 192.1 {
+		t.Fatalf("after a 429: %.1f/min, want 192", got)
+	}
+	clk.now = clk.now.Add(2 * time.Second)
+	l.RateLimited(time.Second)
+	if got := perMinute(); got < 153.5 || got > 153.7 {
+		t.Fatalf("after a second 429: %.1f/min, want 153.6", got)
+	}
+	l.Succeeded() // not quiet long enough yet
+	if got := perMinute(); got > 153.7 {
+		t.Fatalf("rose too early: %.1f/min", got)
+	}
+	for i := 0; i < 10; i++ {
+		clk.now = clk.now.Add(speedUpAfter)
+		l.Succeeded()
+	}
+	if got := perMinute(); got != 240 {
+		t.Errorf("after quiet time: %.1f/min, want back at the configured 240", got)
+	}
+	for i := 0; i < 50; i++ {
+		clk.now = clk.now.Add(2 * time.Second)
+		l.RateLimited(0)
+	}
+	if got := perMinute(); got < 23.9 || got > 24.1 {
+		t.Errorf("floor: %.1f/min, want a tenth of the configured rate", got)
+	}
+}
