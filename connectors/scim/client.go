@@ -113,6 +113,8 @@ type exchange struct {
 	query  url.Values // optional
 	body   any        // marshalled as JSON when non-nil
 	what   string     // for error messages: `create user "alice"`
+	// ifMatch makes the request conditional on this ETag (RFC 7644 section 3.14).
+	ifMatch string
 }
 
 func (x exchange) idempotent() bool { return x.method != http.MethodPost }
@@ -163,6 +165,9 @@ func (c *Client) newRequest(ctx context.Context, x exchange) (*retryablehttp.Req
 	}
 	if x.body != nil {
 		req.Header.Set("Content-Type", mediaType)
+	}
+	if x.ifMatch != "" {
+		req.Header.Set("If-Match", x.ifMatch)
 	}
 	return req, nil
 }

@@ -14,11 +14,12 @@ import (
 
 // Salesforce and older Slack serve only the plural ServiceProviderConfigs
 // (SCIM 1.1); this one also says it has no PATCH, so Update becomes a
-// GET-merge-PUT.
+// GET-merge-PUT, conditional on the ETag it advertises.
 func TestDiscoveryPluralFallbackAndMergePut(t *testing.T) {
 	var mu sync.Mutex
 	var seen []string
 	var put resource
+	var ifMatch string
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		seen = append(seen, r.Method+" "+strings.TrimPrefix(r.URL.Path, "/scim/v2"))
@@ -30,6 +31,7 @@ func TestDiscoveryPluralFallbackAndMergePut(t *testing.T) {
 			writeJSON(w, 200, `{"id":"u1","userName":"alice@corp.example","externalId":"guid-alice","title":"Set In App",
 				"name":{"givenName":"Old","familyName":"Liddell"},"meta":{"version":"W/\"1\""}}`)
 		case r.Method == http.MethodPut:
+			ifMatch = r.Header.Get("If-Match")
 			_ = json.NewDecoder(r.Body).Decode(&put)
 			writeJSON(w, 200, `{"id":"u1","userName":"alice@corp.example","externalId":"guid-alice","active":true}`)
 		default:
@@ -47,6 +49,9 @@ func TestDiscoveryPluralFallbackAndMergePut(t *testing.T) {
 	name, _ := put["name"].(map[string]any)
 	if put["title"] != "Set In App" || name["givenName"] != "Alice" || name["familyName"] != "Liddell" || put["meta"] != nil {
 		t.Errorf("PUT body = %v: want the unmapped title kept, givenName changed, meta dropped", put)
+	}
+	if ifMatch != `W/"1"` {
+		t.Errorf("PUT If-Match = %q, want the version read (the server supports ETags)", ifMatch)
 	}
 	spc, _ := c.Discover(testCtx(t))
 	if spc.Endpoint != "/ServiceProviderConfigs" || !spc.ETag.Supported || spc.Filter.MaxResults != 200 {

@@ -101,15 +101,29 @@ func (c *Connector) mergePut(ctx context.Context, id, what string, changes []cha
 	if err := mergeChanges(cur, changes); err != nil {
 		return nil, connectors.Errorf(connectors.Permanent, "", "scim: %s: %w", what, err)
 	}
+	x := exchange{method: http.MethodPut, path: userPath(id), body: cur, what: what, ifMatch: c.version(ctx, cur)}
 	delete(cur, "meta") // read-only (RFC 7643 section 3.1); some servers refuse it
 	var out resource
-	if _, err := c.client.do(ctx, exchange{method: http.MethodPut, path: userPath(id), body: cur, what: what}, &out); err != nil {
+	if _, err := c.client.do(ctx, x, &out); err != nil {
 		return nil, err
 	}
 	if len(out) == 0 {
 		return cur, nil
 	}
 	return out, nil
+}
+
+// version returns the resource's ETag when the server supports them, so
+// the PUT is conditional (RFC 7644 section 3.14): an edit made in the app
+// between our GET and PUT fails with 412 (Retryable) instead of being
+// overwritten.
+func (c *Connector) version(ctx context.Context, r resource) string {
+	if spc, err := c.Discover(ctx); err != nil || !spc.ETag.Supported {
+		return ""
+	}
+	meta, _ := r["meta"].(map[string]any)
+	v, _ := meta["version"].(string)
+	return v
 }
 
 func mergeChanges(doc resource, changes []change) error {
