@@ -12,6 +12,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -37,6 +38,8 @@ type Options struct {
 	DryRun bool
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// NoConnectors opens no app (preview and offline inspection).
+	NoConnectors bool
 }
 
 // Agent is one running dirbridge.
@@ -70,14 +73,15 @@ func New(opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.store = store
-	if err := a.open(opts.DryRun); err != nil {
+	a.restoreStatus()
+	if err := a.open(opts.DryRun, opts.NoConnectors); err != nil {
 		a.Close()
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *Agent) open(dryRun bool) error {
+func (a *Agent) open(dryRun, noConnectors bool) error {
 	a.maps = newMappings(a, a.cfg)
 	attrs, err := a.maps.preload()
 	if err != nil {
@@ -95,7 +99,7 @@ func (a *Agent) open(dryRun bool) error {
 	a.apps = map[string]*appRunner{}
 	for _, name := range a.cfg.AppNames() {
 		app := a.cfg.Apps[name]
-		if app.Disabled {
+		if app.Disabled || noConnectors {
 			continue
 		}
 		c, err := a.newConnector(name, app, dryRun)
@@ -114,6 +118,15 @@ func (a *Agent) newConnector(name string, app config.App, dryRun bool) (connecto
 		return mock.Open(mock.Settings{File: filepath.Join(env.StateDir, "dryrun-"+name+".db")})
 	}
 	return connectors.New(app.Connector, env)
+}
+
+// restoreStatus shows the last complete full read of an earlier run.
+func (a *Agent) restoreStatus() {
+	var meta fullReadMeta
+	_ = a.store.View(func(tx *outbox.Tx) error { return json.Unmarshal(orNull(tx.Cursor(fullReadKey)), &meta) })
+	if !meta.Finished.IsZero() {
+		a.status.setFullRead(time.Time{}, meta.Finished, meta.People, nil)
+	}
 }
 
 // Store gives read access to the agent's state (CLI, tests).

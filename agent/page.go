@@ -12,6 +12,7 @@ import (
 // happened to one person. Read-only; actions go through the token-protected
 // API or the CLI.
 var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
+	"count": func(m map[outbox.State]int, s string) int { return m[outbox.State(s)] },
 	"t": func(v any) string {
 		if tm, ok := v.(interface{ IsZero() bool }); ok && tm.IsZero() {
 			return "never"
@@ -44,7 +45,7 @@ Last change seen: {{t .LastChange}}.
 <table><tr><th>App</th><th>Connector</th><th>Delivery</th><th>Queued</th><th>Retrying</th><th>Held</th><th>Failed</th><th>Completed</th></tr>
 {{range .Apps}}<tr><td>{{.Name}}</td><td>{{.A.Connector}}</td>
 <td>{{if .A.Paused}}<span class="bad">paused: {{.A.PauseReason}} until {{t .A.PausedUntil}}</span>{{else}}<span class="ok">running</span>{{end}}{{if .A.CreatesHeld}}<br><span class="bad">Creates paused: out of licences</span>{{end}}</td>
-<td>{{index .A.Requests "New"}}</td><td>{{index .A.Requests "Retrying"}}</td><td>{{.A.Held}}</td><td>{{index .A.Requests "Failed"}}</td><td>{{index .A.Requests "Completed"}}</td></tr>{{end}}
+<td>{{count .A.Requests "New"}}</td><td>{{count .A.Requests "Retrying"}}</td><td>{{.A.Held}}</td><td>{{count .A.Requests "Failed"}}</td><td>{{count .A.Requests "Completed"}}</td></tr>{{end}}
 </table>
 
 <h2>Find a person</h2>

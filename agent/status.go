@@ -77,12 +77,14 @@ func (a *Agent) Handler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /api/v1/status", a.getStatus)
+	mux.Handle("GET /metrics", a.metricsHandler())
 	mux.HandleFunc("GET /api/v1/requests", a.listRequests)
 	mux.HandleFunc("GET /api/v1/requests/{id}", a.getRequest)
 	mux.HandleFunc("POST /api/v1/requests/{id}/{action}", a.requireToken(a.actOnRequest))
 	mux.HandleFunc("POST /api/v1/apps/{app}/held/{action}", a.requireToken(a.actOnHeld))
 	mux.HandleFunc("GET /api/v1/people/{who}", a.getPerson)
 	mux.HandleFunc("GET /api/v1/accounts", a.listAccounts)
+	mux.HandleFunc("GET /api/v1/preview/{who}", a.getPreview)
 	mux.HandleFunc("GET /{$}", a.page)
 	return a.checkHost(mux)
 }
@@ -395,6 +397,18 @@ func findPerson(tx *outbox.Tx, who string) (string, error) {
 	return found, err
 }
 
+func (a *Agent) getPreview(w http.ResponseWriter, r *http.Request) {
+	p, err := a.Preview(r.Context(), r.PathValue("who"))
+	switch {
+	case errors.Is(err, outbox.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, p)
+	}
+}
+
 func (a *Agent) listAccounts(w http.ResponseWriter, r *http.Request) {
 	out, err := Accounts(a.store, r.URL.Query().Get("app"))
 	if err != nil {
@@ -407,7 +421,7 @@ func (a *Agent) listAccounts(w http.ResponseWriter, r *http.Request) {
 // Accounts returns the per (app, person) records of app ("" for all),
 // the basis of `dirbridge accounts`.
 func Accounts(s *outbox.Store, app string) ([]outbox.AppState, error) {
-	var out []outbox.AppState
+	out := []outbox.AppState{}
 	err := s.View(func(tx *outbox.Tx) error {
 		return tx.States(app, func(st outbox.AppState) error {
 			out = append(out, st)

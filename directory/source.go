@@ -105,3 +105,10 @@ type Source interface {
 
 	Close() error
 }
+
+// Lookuper is an optional capability of a Source: read one person live, by
+// an attribute value (escaped by the source), for `dirbridge preview`. It
+// returns ErrNotFound when nobody matches.
+type Lookuper interface {
+	Lookup(ctx context.Context, attr, value string) (*Entry, error)
+}

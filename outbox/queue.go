@@ -60,7 +60,7 @@ func (tx *Tx) Enqueue(nr NewRequest) (Request, error) {
 			return Request{}, err
 		}
 	}
-	if err := tx.promote(&st); err != nil {
+	if err := tx.promoteKnown(&st, &r); err != nil {
 		return Request{}, err
 	}
 	return r, tx.putState(&st)
@@ -145,18 +145,26 @@ func (tx *Tx) replan(st *AppState) {
 // promote makes the head of the person's queue available for hand-out when
 // its state allows it. Only the head is ever available: one request per
 // person at a time, in order.
-func (tx *Tx) promote(st *AppState) error {
+func (tx *Tx) promote(st *AppState) error { return tx.promoteKnown(st, nil) }
+
+// promoteKnown is promote when the caller holds a request that may be the
+// head, saving a decode on the enqueue path.
+func (tx *Tx) promoteKnown(st *AppState, known *Request) error {
 	if len(st.Pending) == 0 || st.Inflight != 0 {
 		return nil
 	}
-	r, err := tx.Request(st.Pending[0])
-	if err != nil {
-		return err
+	r := known
+	if r == nil || r.ID != st.Pending[0] {
+		head, err := tx.Request(st.Pending[0])
+		if err != nil {
+			return err
+		}
+		r = &head
 	}
 	if !r.State.handOut() {
 		return nil
 	}
-	return tx.btx.Bucket(bReady).Put(readyKey(&r), []byte(r.Op))
+	return tx.btx.Bucket(bReady).Put(readyKey(r), []byte(r.Op))
 }
 
 func readyKey(r *Request) []byte {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/dirbridge/dirbridge/agent"
 	"github.com/dirbridge/dirbridge/config"
 	"github.com/dirbridge/dirbridge/outbox"
@@ -27,6 +29,7 @@ type backend interface {
 	Act(id uint64, action, who string) (outbox.Request, error)
 	Person(who string) (agent.PersonView, error)
 	Accounts(app string) ([]outbox.AppState, error)
+	Preview(who string) (agent.Preview, error)
 	Close() error
 }
 
@@ -39,19 +42,27 @@ func (g *globals) backend() (backend, error) {
 	if api.reachable() {
 		return api, nil
 	}
-	s, err := outbox.Open(cfg.Resolve(cfg.State.Path), outbox.Options{})
+	a, err := agent.New(agent.Options{Config: cfg, Logger: zerolog.Nop(), NoConnectors: true})
 	if errors.Is(err, outbox.ErrLocked) {
 		return nil, fmt.Errorf("the agent holds the state file but its status endpoint %s does not answer: %w", api.base, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &localBackend{s: s}, nil
+	return &localBackend{a: a, s: a.Store()}, nil
 }
 
-type localBackend struct{ s *outbox.Store }
+// localBackend works on the state file of a stopped agent.
+type localBackend struct {
+	a *agent.Agent
+	s *outbox.Store
+}
 
-func (l *localBackend) Close() error { return l.s.Close() }
+func (l *localBackend) Close() error { return l.a.Close() }
+
+func (l *localBackend) Preview(who string) (agent.Preview, error) {
+	return l.a.Preview(context.Background(), who)
+}
 
 func (l *localBackend) ListRequests(f outbox.Filter) (out []outbox.Request, err error) {
 	err = l.s.View(func(tx *outbox.Tx) error { out, err = tx.ListRequests(f); return err })
@@ -167,6 +178,10 @@ func (a *apiBackend) Act(id uint64, action, who string) (r outbox.Request, err e
 
 func (a *apiBackend) Person(who string) (v agent.PersonView, err error) {
 	return v, a.get("/api/v1/people/"+url.PathEscape(who), &v)
+}
+
+func (a *apiBackend) Preview(who string) (p agent.Preview, err error) {
+	return p, a.get("/api/v1/preview/"+url.PathEscape(who), &p)
 }
 
 func (a *apiBackend) Accounts(app string) ([]outbox.AppState, error) {

@@ -31,6 +31,9 @@ func requestsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if reqs == nil {
+				reqs = []outbox.Request{}
+			}
 			return g.print(cmd, reqs, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "ID\tAPP\tPERSON\tOP\tSTATE\tATTEMPTS\tUPDATED\tREASON / ERROR")
 				for _, r := range reqs {

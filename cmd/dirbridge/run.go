@@ -6,6 +6,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/kardianos/service"
 	"github.com/spf13/cobra"
 
 	"github.com/dirbridge/dirbridge/agent"
@@ -35,6 +36,17 @@ func runCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.Close()
+			if !service.Interactive() { // started by the Windows service manager
+				sc, err := serviceConfig(g.configPath, "")
+				if err != nil {
+					return err
+				}
+				svc, err := service.New(&program{run: a.Run}, sc)
+				if err != nil {
+					return err
+				}
+				return svc.Run()
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return a.Run(ctx)

@@ -296,3 +296,25 @@ func entryHash(e directory.Entry) string {
 	fmt.Fprintf(h, "%q", e.Members)
 	return fmt.Sprintf("%016x", h.Sum64())
 }
+
+// Lookup reads the file and returns the person whose attribute equals value
+// (case-insensitive, as LDAP matches names).
+func (s *Source) Lookup(ctx context.Context, attr, value string) (*directory.Entry, error) {
+	snap, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	attr = strings.ToLower(attr)
+	for i := range snap.entries {
+		e := &snap.entries[i]
+		if e.Kind != directory.KindPerson {
+			continue
+		}
+		for _, v := range e.Attributes[attr] {
+			if strings.EqualFold(v, value) {
+				return e, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("ldif: no person with %s=%q: %w", attr, value, directory.ErrNotFound)
+}
