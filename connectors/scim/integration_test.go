@@ -437,3 +437,19 @@ func TestIntegrationLinkByEmail(t *testing.T) {
 	}
 	wantAttrs(t, srv.user(seeded.id()), alice())
 }
+
+// Unfreezing a person who was disabled meanwhile leaves the account
+// inactive: the freeze was active=false, and so is the person.
+func TestIntegrationUnfreezeOfADisabledPerson(t *testing.T) {
+	srv := newRealServer(t)
+	c := srv.connector(Config{})
+	u := alice()
+	acct := mustApply(t, c, connectors.Request{Op: connectors.OpCreate, Desired: u})
+	u.Frozen = true
+	acct = mustApply(t, c, connectors.Request{Op: connectors.OpFreeze, Desired: u, Account: acct})
+	u.Frozen, u.Active = false, false
+	got := mustApply(t, c, connectors.Request{Op: connectors.OpUnfreeze, Desired: u, Account: acct})
+	if got.Status != connectors.StatusDeactivated || srv.user(acct.ExternalID).active() {
+		t.Errorf("Unfreeze of a disabled person: %+v, provider active %v", got, srv.user(acct.ExternalID).active())
+	}
+}

@@ -82,7 +82,7 @@ func (c *Connector) activate(ctx context.Context, req connectors.Request) (conne
 // active=false, recorded as Frozen. A gone account is frozen enough.
 func (c *Connector) freeze(ctx context.Context, req connectors.Request) (connectors.Account, error) {
 	what := fmt.Sprintf("freeze user %q", req.Desired.UserName)
-	ch, err := c.freezeChange(true)
+	ch, err := c.freezeChange(true, false)
 	if err != nil {
 		return connectors.Account{}, connectors.Errorf(connectors.Permanent, "", "scim: %s: %w", what, err)
 	}
@@ -96,7 +96,7 @@ func (c *Connector) freeze(ctx context.Context, req connectors.Request) (connect
 // to give back.
 func (c *Connector) unfreeze(ctx context.Context, req connectors.Request) (connectors.Account, error) {
 	what := fmt.Sprintf("unfreeze user %q", req.Desired.UserName)
-	ch, err := c.freezeChange(false)
+	ch, err := c.freezeChange(false, req.Desired.Active)
 	if err != nil {
 		return connectors.Account{}, connectors.Errorf(connectors.Permanent, "", "scim: %s: %w", what, err)
 	}
@@ -109,7 +109,10 @@ func (c *Connector) unfreeze(ctx context.Context, req connectors.Request) (conne
 	})
 }
 
-func (c *Connector) freezeChange(frozen bool) (change, error) {
+// freezeChange is the write that freezes or unfreezes. Without a suspend
+// attribute it is active itself, and unfreezing a person who is disabled
+// as well must leave the account inactive.
+func (c *Connector) freezeChange(frozen, active bool) (change, error) {
 	if c.s.profile.SuspendAttribute != "" {
 		return change{path: c.s.profile.SuspendAttribute, value: frozen}, nil
 	}
@@ -118,7 +121,7 @@ func (c *Connector) freezeChange(frozen bool) (change, error) {
 		return change{}, fmt.Errorf("profile %q deletes on active=false and has no suspendAttribute; set one to freeze",
 			c.s.profile.Name)
 	}
-	return c.activeChange(!frozen), nil
+	return c.activeChange(!frozen && active), nil
 }
 
 func (c *Connector) setStatus(ctx context.Context, id, what string, ch change, status connectors.AccountStatus) (connectors.Account, error) {
