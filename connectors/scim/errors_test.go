@@ -92,12 +92,22 @@ func updateRequest() connectors.Request {
 		Account: connectors.Account{ExternalID: "u1", Anchor: u.Anchor}, Changed: []string{"name.givenName"}}
 }
 
+// A success status with a body that is not SCIM JSON (cut off, or a
+// proxy's login page) is Retryable: the next attempt looks again.
 func TestMalformedSuccessIsRetryable(t *testing.T) {
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `{"id": "u1", "userName": `) })
-	c := f.connector(t, Config{})
-	_, err := c.Apply(testCtx(t), updateRequest())
-	if class, _ := connectors.ClassOf(err); !errors.Is(err, errMalformed) || class != connectors.Retryable {
-		t.Fatalf("err = %v, want a retryable malformed answer", err)
+	bodies := map[string]string{
+		"truncated JSON": `{"id": "u1", "userName": `,
+		"HTML page":      "<html><body>Please sign in to the proxy</body></html>",
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, body) })
+			c := f.connector(t, Config{})
+			_, err := c.Apply(testCtx(t), updateRequest())
+			if class, _ := connectors.ClassOf(err); !errors.Is(err, errMalformed) || class != connectors.Retryable {
+				t.Fatalf("err = %v, want a retryable malformed answer", err)
+			}
+		})
 	}
 }
 

@@ -37,7 +37,7 @@ func (c *Connector) update(ctx context.Context, req connectors.Request) (connect
 // moved), trusts what the request says the account is.
 func (c *Connector) modifyOrRead(ctx context.Context, id, what string, changes []change, req connectors.Request) (resource, error) {
 	known := resource{"id": id, "userName": req.Desired.UserName, "externalId": req.Desired.Anchor,
-		"active": req.Account.Status != connectors.StatusDeactivated}
+		"active": req.Account.Status != connectors.StatusDeactivated && req.Account.Status != connectors.StatusFrozen}
 	if len(changes) == 0 {
 		return known, nil
 	}
