@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/dirbridge/dirbridge/connectors"
@@ -451,5 +452,59 @@ func TestIntegrationUnfreezeOfADisabledPerson(t *testing.T) {
 	got := mustApply(t, c, connectors.Request{Op: connectors.OpUnfreeze, Desired: u, Account: acct})
 	if got.Status != connectors.StatusDeactivated || srv.user(acct.ExternalID).active() {
 		t.Errorf("Unfreeze of a disabled person: %+v, provider active %v", got, srv.user(acct.ExternalID).active())
+	}
+}
+
+// A stored link is followed first: the account it names is brought to the
+// desired state even when its userName no longer matches (renamed in the
+// app), and one carrying another anchor is still refused.
+func TestIntegrationCreateFollowsStoredLink(t *testing.T) {
+	srv := newRealServer(t)
+	c := srv.connector(Config{})
+	linked := srv.seed(resource{"userName": "renamed-in-app@corp.example"})
+	acct := mustApply(t, c, connectors.Request{Op: connectors.OpCreate, Desired: alice(), Verify: true,
+		Account: connectors.Account{ExternalID: linked.id()}})
+	if acct.ExternalID != linked.id() {
+		t.Fatalf("linked %q, want the stored link %q", acct.ExternalID, linked.id())
+	}
+	wantAttrs(t, srv.user(linked.id()), alice())
+
+	other := srv.seed(resource{"userName": "bob@corp.example", "externalId": "guid-bob"})
+	_, err := c.Apply(testCtx(t), connectors.Request{Op: connectors.OpCreate, Desired: alice(), Verify: true,
+		Account: connectors.Account{ExternalID: other.id()}})
+	if class, _ := connectors.ClassOf(err); class != connectors.Conflict || srv.user(other.id()).str("userName") != "bob@corp.example" {
+		t.Errorf("stored link to another anchor's account: %v", err)
+	}
+}
+
+// Workers creating people concurrently into one new group: the group is
+// created once (the losers of the race get a 409 and look it up) and
+// holds everyone.
+func TestIntegrationConcurrentCreatesShareOneNewGroup(t *testing.T) {
+	srv := newRealServer(t)
+	c := srv.connector(Config{})
+	const n = 8
+	ids := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := connectors.User{Anchor: fmt.Sprintf("guid-%d", i), UserName: fmt.Sprintf("p%d@corp.example", i),
+				Active: true, Groups: []string{"Everyone"}}
+			acct, err := c.Apply(testCtx(t), connectors.Request{Op: connectors.OpCreate, Desired: u})
+			ids[i], errs[i] = acct.ExternalID, err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	wantMembers(t, c, "Everyone", ids...)
+	var groups int
+	_ = c.ListGroups(testCtx(t), func(Group) error { groups++; return nil })
+	if groups != 1 {
+		t.Errorf("%d groups, want 1", groups)
 	}
 }
