@@ -58,7 +58,19 @@
 // the outbox classified (RateLimited with Retry-After, Retryable), so the two
 // retry loops never stack. A 429 or a 503 with Retry-After also pauses the
 // app's token bucket until that time, so the other workers for the app slow
-// down at once instead of each collecting its own 429.
+// down at once instead of each collecting its own 429; a 429 also lowers the
+// bucket's rate by a fifth, and 30 s without one raise it back towards the
+// configured rate.
+//
+// # Updates
+//
+// An Update PATCHes exactly the request's Changed paths (RFC 7644 section
+// 3.5.2), plus userName and externalId when they moved, and moves group
+// memberships by delta. Where PATCH is not advertised (or patch: never, or
+// the okta profile) it reads the user, merges and PUTs it back whole, with
+// If-Match when the server supports ETags (section 3.14), so attributes the
+// mapping does not cover survive. A replace through a filter that matches
+// nothing ("noTarget") is retried as an add of the element.
 //
 // # Provider profiles
 //
