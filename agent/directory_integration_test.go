@@ -133,7 +133,11 @@ func previewRealDirectory(t *testing.T, d realDir) {
 	}
 	person, group := "cn=p"+tag+","+ou, "cn=g"+tag+","+ou
 	login := "p" + tag
-	t.Cleanup(func() { _ = c.Del(goldap.NewDelRequest(group, nil)); _ = c.Del(goldap.NewDelRequest(person, nil)); _ = c.Del(goldap.NewDelRequest(ou, nil)) })
+	t.Cleanup(func() {
+		_ = c.Del(goldap.NewDelRequest(group, nil))
+		_ = c.Del(goldap.NewDelRequest(person, nil))
+		_ = c.Del(goldap.NewDelRequest(ou, nil))
+	})
 	for _, r := range []*goldap.AddRequest{d.person(c, person, login), d.group(group, "g"+tag, person)} {
 		if err := c.Add(r); err != nil {
 			t.Fatalf("add %s: %v", r.DN, err)

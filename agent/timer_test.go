@@ -24,7 +24,9 @@ func TestAccountExpiryDeactivatesOnTimeWithNoDirectoryWrite(t *testing.T) {
 	alice := demo.People()[0]
 	id := personID(t, w.a, alice.Login)
 	expires := time.Now().Add(2 * time.Second)
-	w.edit(func(e []*ldap.Entry) []*ldap.Entry { return setAttr(e, alice.Login, "accountExpires", fileTime(expires)) })
+	w.edit(func(e []*ldap.Entry) []*ldap.Entry {
+		return setAttr(e, alice.Login, "accountExpires", fileTime(expires))
+	})
 	w.waitFor("the expiry timer", func(tx *outbox.Tx) bool {
 		next, ok := tx.NextTimer()
 		return ok && next.Sub(expires).Abs() < time.Second

@@ -19,6 +19,7 @@ import (
 	// Connectors and directory sources shipped in this binary.
 	_ "github.com/dirbridge/dirbridge/connectors/mock"
 	_ "github.com/dirbridge/dirbridge/connectors/salesforce"
+	_ "github.com/dirbridge/dirbridge/connectors/scim"
 	_ "github.com/dirbridge/dirbridge/directory/ldap"
 	_ "github.com/dirbridge/dirbridge/directory/ldif"
 )
