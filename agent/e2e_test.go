@@ -31,7 +31,11 @@ type world struct {
 	done    chan error
 }
 
-func startWorld(t *testing.T) *world {
+func startWorld(t *testing.T) *world { return startWorldWith(t, nil) }
+
+// startWorldWith runs the agent on a demo workspace whose config text edit
+// may change (another connector, other settings).
+func startWorldWith(t *testing.T, edit func(cfg string) string) *world {
 	t.Helper()
 	dir := t.TempDir()
 	if err := demo.Write(dir, "127.0.0.1:0"); err != nil {
@@ -41,6 +45,9 @@ func startWorld(t *testing.T) *world {
 	cfgText, _ := os.ReadFile(filepath.Join(dir, demo.ConfigFile))
 	// poll faster than the demo does
 	cfgText = []byte(strings.ReplaceAll(string(cfgText), "pollInterval: 1s", "pollInterval: 50ms"))
+	if edit != nil {
+		cfgText = []byte(edit(string(cfgText)))
+	}
 	cfg, err := config.Parse(filepath.Join(dir, demo.ConfigFile), cfgText)
 	if err != nil {
 		t.Fatal(err)
@@ -185,6 +192,11 @@ func TestEndToEndEveryOperation(t *testing.T) {
 	id := personID(t, w.a, alice.Login)
 	if r := w.mockRecord("salesforce", alice.Login); r.Profile != "Standard User" || len(r.PermissionSets) != 1 || r.Status != connectors.StatusActive {
 		t.Fatalf("salesforce account: %+v", r)
+	}
+	// The anchor is the objectGUID in its canonical form, exactly as the
+	// person's id: binary values must survive the store unchanged.
+	if r := w.mockRecord("slack", alice.Login); r.Anchor != id {
+		t.Fatalf("slack anchor %q, want the objectGUID %s", r.Anchor, id)
 	}
 
 	steps := []struct {

@@ -31,11 +31,11 @@ func (tx *Tx) PutCursor(source string, cursor []byte) error {
 // Snapshot is the stored copy of a person's mapped directory attributes
 // (DirSync returns only what changed; the rest comes from here).
 type Snapshot struct {
-	ID           string              `json:"id"`
-	DN           string              `json:"dn"`
-	Attributes   map[string][]string `json:"attrs"`
-	PrimaryGroup string              `json:"primaryGroup,omitempty"`
-	Deleted      bool                `json:"deleted,omitempty"`
+	ID           string     `json:"id"`
+	DN           string     `json:"dn"`
+	Attributes   Attributes `json:"attrs"`
+	PrimaryGroup string     `json:"primaryGroup,omitempty"`
+	Deleted      bool       `json:"deleted,omitempty"`
 	// Generation is the full read that last saw the person; after a complete
 	// full read, people with an older generation are gone from the directory.
 	Generation uint64    `json:"gen"`

@@ -117,3 +117,17 @@ func TestTimers(t *testing.T) {
 		return nil
 	})
 }
+
+func TestBinaryAttributesSurviveTheStore(t *testing.T) {
+	s, _ := openTest(t)
+	guid := string([]byte{0xa2, 0x8f, 0xb6, 0x70, 0xcf, 0xa3, 0xe3, 0x0e, 0x55, 0xad, 0x10, 0xef, 0x96, 0x30, 0xe8, 0xff})
+	in := Snapshot{ID: "p", DN: "CN=p", Attributes: Attributes{"objectguid": {guid}, "cn": {"Zoë"}, "empty": {""}}}
+	update(t, s, func(tx *Tx) error { return tx.PutPerson(in) })
+	_ = s.View(func(tx *Tx) error {
+		got, _, err := tx.Person("p")
+		if err != nil || got.Attributes["objectguid"][0] != guid || got.Attributes["cn"][0] != "Zoë" || got.Attributes["empty"][0] != "" {
+			t.Errorf("round trip: %q %v", got.Attributes, err)
+		}
+		return nil
+	})
+}

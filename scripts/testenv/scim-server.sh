@@ -17,7 +17,7 @@
 # /tmp/dirbridge-testenv/scim/env) with DIRBRIDGE_SCIM_URL and
 # DIRBRIDGE_SCIM_TOKEN, which internal/testenv reads; "stop" removes it.
 #
-# Env: DIRBRIDGE_TESTENV_DIR (default /tmp/dirbridge-testenv),
+# Env: DIRBRIDGE_TESTENV_DIR (default /tmp/dirbridge-testenv), SCIM_WRITE_ENV=0 (do not write the env file),
 #      SCIM_HOME (install + state dir, default $DIRBRIDGE_TESTENV_DIR/scim),
 #      SCIM_HOST (default 127.0.0.1; only loopback accepted),
 #      SCIM_START_TIMEOUT (seconds, default 30).
@@ -68,6 +68,9 @@ install() {
 }
 
 write_env() {
+  # SCIM_WRITE_ENV=0: a private extra instance (another port) that must not
+  # replace the shared instance's env file.
+  [ "${SCIM_WRITE_ENV:-1}" = 1 ] || return 0
   mkdir -p "$(dirname "$ENV_FILE")"
   umask 077
   printf "export DIRBRIDGE_SCIM_URL='%s'\nexport DIRBRIDGE_SCIM_TOKEN='%s'\n" "$BASE" "$TOKEN" >"$ENV_FILE.tmp"
