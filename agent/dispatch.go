@@ -27,6 +27,9 @@ type appRunner struct {
 	policy outbox.RetryPolicy
 	wake   chan struct{}
 
+	recording   sync.WaitGroup // outcomes being committed
+	recordSlots chan struct{}  // bounds them
+
 	mu          sync.Mutex
 	pausedUntil time.Time // rate limited or quarantined: nothing is sent
 	pauseReason string
@@ -41,7 +44,7 @@ type appRunner struct {
 const quarantineAfter = 5
 
 func newAppRunner(a *Agent, name string, cfg config.App, c connectors.Connector) *appRunner {
-	return &appRunner{a: a, name: name, cfg: cfg, conn: c, wake: make(chan struct{}, 1),
+	return &appRunner{a: a, name: name, cfg: cfg, conn: c, wake: make(chan struct{}, 1), recordSlots: make(chan struct{}, maxRecording),
 		log:    a.log.With().Str("component", "dispatcher").Str("app", name).Logger(),
 		policy: outbox.RetryPolicy{MaxAttempts: cfg.MaxAttempts}}
 }
@@ -57,23 +60,41 @@ func (r *appRunner) poke() {
 // most 200 records.
 const maxBatch = 200
 
+// prefetchPerWorker is how many claimed units may wait per worker, so a
+// worker never waits for a claim transaction. A crash leaves them in
+// Provisioning, which recovery turns into verified retries.
+const prefetchPerWorker = 4
+
+// maxRecording bounds outcomes being committed in the background.
+const maxRecording = 1024
+
 func (r *appRunner) run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	batcher, batched := r.conn.(connectors.Batcher)
-	for ctx.Err() == nil {
-		work, err := r.claim(ctx, batched)
-		if err != nil && ctx.Err() == nil {
-			r.log.Error().Err(err).Msg("claiming requests")
-		}
-		for _, chunk := range work {
-			wg.Add(1)
-			go func(chunk []outbox.Work) {
-				defer wg.Done()
+	queue := make(chan []outbox.Work, r.cfg.Workers*prefetchPerWorker)
+	var workers sync.WaitGroup
+	for i := 0; i < r.cfg.Workers; i++ {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for chunk := range queue {
 				r.deliver(ctx, chunk, batcher)
 				r.finished()
 				r.poke()
-			}(chunk)
+			}
+		}()
+	}
+	defer func() {
+		close(queue)
+		workers.Wait()
+		r.recording.Wait()
+	}()
+	for ctx.Err() == nil {
+		units, err := r.claim(ctx, batched, cap(queue))
+		if err != nil && ctx.Err() == nil {
+			r.log.Error().Err(err).Msg("claiming requests")
+		}
+		for _, u := range units {
+			queue <- u // never blocks: claim takes no more than the free places
 		}
 		select {
 		case <-ctx.Done():
@@ -126,12 +147,12 @@ func (r *appRunner) sleep() time.Duration {
 // limited, quarantined) only terminations go out: each still follows its
 // own retry schedule, and a termination is never stuck behind a pause.
 // During a licence shortage Creates and Activates stay queued.
-func (r *appRunner) claim(ctx context.Context, batched bool) ([][]outbox.Work, error) {
+func (r *appRunner) claim(ctx context.Context, batched bool, capacity int) ([][]outbox.Work, error) {
 	now := r.a.now()
 	r.mu.Lock()
-	free := r.cfg.Workers - r.inflight
+	free := capacity - r.inflight
 	paused := r.pausedUntil.After(now)
-	capacity := r.capacityTil.After(now)
+	licences := r.capacityTil.After(now)
 	r.mu.Unlock()
 	if free <= 0 {
 		return nil, nil
@@ -140,7 +161,7 @@ func (r *appRunner) claim(ctx context.Context, batched bool) ([][]outbox.Work, e
 		if paused && !op.Urgent() {
 			return true
 		}
-		return capacity && (op == connectors.OpCreate || op == connectors.OpActivate || op == connectors.OpReactivate)
+		return licences && (op == connectors.OpCreate || op == connectors.OpActivate || op == connectors.OpReactivate)
 	}
 	n := free
 	if batched {
@@ -155,7 +176,7 @@ func (r *appRunner) claim(ctx context.Context, batched bool) ([][]outbox.Work, e
 	if err != nil {
 		return nil, err
 	}
-	units := chunks(work, batched, free)
+	units := chunks(work, batched, r.cfg.Workers)
 	r.mu.Lock()
 	r.inflight += len(units)
 	r.mu.Unlock()
@@ -208,7 +229,7 @@ func (r *appRunner) settle(ctx context.Context, w outbox.Work, res connectors.Re
 	}
 	rec := context.WithoutCancel(ctx)
 	if err == nil {
-		r.record(rec, w, func(tx *outbox.Tx) error { return tx.Complete(w.Request.ID, acct) })
+		r.recordAsync(rec, w, func(tx *outbox.Tx) error { return tx.Complete(w.Request.ID, acct) }, nil)
 		r.succeeded()
 		return
 	}
@@ -219,14 +240,15 @@ func (r *appRunner) settle(ctx context.Context, w outbox.Work, res connectors.Re
 	}
 	r.failedWith(err)
 	var stored outbox.Request
-	r.record(rec, w, func(tx *outbox.Tx) error {
+	r.recordAsync(rec, w, func(tx *outbox.Tx) error {
 		var err2 error
 		stored, err2 = tx.Fail(w.Request.ID, err, r.policy)
 		return err2
+	}, func() {
+		r.log.Warn().Err(err).Uint64("request", w.Request.ID).Str("op", string(w.Request.Op)).
+			Str("person", w.Request.PersonID).Str("state", string(stored.State)).Time("next", stored.NextAttempt).
+			Msg("delivery failed")
 	})
-	r.log.Warn().Err(err).Uint64("request", w.Request.ID).Str("op", string(w.Request.Op)).
-		Str("person", w.Request.PersonID).Str("state", string(stored.State)).Time("next", stored.NextAttempt).
-		Msg("delivery failed")
 }
 
 func nothingToSend(c connectors.Request) bool {
@@ -238,10 +260,25 @@ func nothingToSend(c connectors.Request) bool {
 		sameSet(d.PermissionSets, conf.PermissionSets) && sameSet(d.Groups, conf.Groups)
 }
 
-func (r *appRunner) record(ctx context.Context, w outbox.Work, fn func(*outbox.Tx) error) {
-	if err := r.a.store.Update(ctx, fn); err != nil {
-		r.log.Error().Err(err).Uint64("request", w.Request.ID).Msg("recording the outcome failed; the request is verified on the next start")
-	}
+// recordAsync commits an outcome in the background so the worker can take
+// its next request while the group commit gathers outcomes into one fsync.
+// Safe because the outbox hands out a person's next request only once this
+// one is recorded, and an outcome lost to a crash leaves the request in
+// Provisioning, which is verified before any resend. then runs after the
+// commit.
+func (r *appRunner) recordAsync(ctx context.Context, w outbox.Work, fn func(*outbox.Tx) error, then func()) {
+	r.recordSlots <- struct{}{}
+	r.recording.Add(1)
+	go func() {
+		defer func() { <-r.recordSlots; r.recording.Done() }()
+		if err := r.a.store.Update(ctx, fn); err != nil {
+			r.log.Error().Err(err).Uint64("request", w.Request.ID).Msg("recording the outcome failed; the request is verified on the next start")
+		}
+		if then != nil {
+			then()
+		}
+		r.poke() // the person's next request may be available now
+	}()
 }
 
 func (r *appRunner) succeeded() {
