@@ -33,10 +33,11 @@ type exprCtx struct {
 
 // program is a compiled expression.
 type program struct {
-	prog *vm.Program
-	src  string
-	at   pos
-	what string
+	prog   *vm.Program
+	direct *directRead // set when the expression only reads one value
+	src    string
+	at     pos
+	what   string
 }
 
 // compiler holds what one load shares between expressions.
@@ -99,7 +100,7 @@ func (c *compiler) compile(t text, ctx exprCtx, kind exprKind) *program {
 		c.exprError(t, ctx, err)
 		return nil
 	}
-	return &program{prog: prog, src: t.value, at: t.at, what: ctx.what}
+	return &program{prog: prog, direct: directReadOf(tree.Node), src: t.value, at: t.at, what: ctx.what}
 }
 
 // internalNames maps the rewriter's function names back to what the admin

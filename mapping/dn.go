@@ -17,6 +17,9 @@ func normalizeDN(dn string) (string, error) {
 	if strings.TrimSpace(dn) == "" {
 		return "", nil // the root: every entry is below it
 	}
+	if n, ok := normalizeSimpleDN(dn); ok {
+		return n, nil
+	}
 	rdns, err := splitUnescaped(dn, ",;")
 	if err != nil {
 		return "", err
@@ -30,6 +33,62 @@ func normalizeDN(dn string) (string, error) {
 		out = append(out, n)
 	}
 	return strings.Join(out, ","), nil
+}
+
+// normalizeSimpleDN handles the common DN with no escapes, quotes,
+// multi-valued RDNs or spaces without allocating more than the result; it
+// reports false for anything else.
+func normalizeSimpleDN(dn string) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(dn))
+	rdnStart := true
+	for i := 0; i < len(dn); i++ {
+		c := dn[i]
+		switch {
+		case c == '\\' || c == '"' || c == '+' || c == ';' || c >= 0x80:
+			return "", false
+		case c == ' ' && !innerSpace(dn, i):
+			return "", false
+		case c == ',':
+			if rdnStart {
+				return "", false // empty RDN
+			}
+			rdnStart = true
+		case c == '=':
+			if rdnStart {
+				return "", false // no attribute type
+			}
+		default:
+			rdnStart = false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	n := b.String()
+	return n, !rdnStart && rdnsHaveEquals(n)
+}
+
+// innerSpace reports whether the space at i is inside a value ("CN=Zoe
+// Smith"), not around a separator, where normalizing would drop it.
+func innerSpace(dn string, i int) bool {
+	if i == 0 || i == len(dn)-1 {
+		return false
+	}
+	prev, next := dn[i-1], dn[i+1]
+	return prev != ',' && prev != '=' && prev != ' ' && next != ',' && next != '=' && next != ' '
+}
+
+func rdnsHaveEquals(n string) bool {
+	for len(n) > 0 {
+		rdn, rest, _ := strings.Cut(n, ",")
+		if strings.IndexByte(rdn, '=') <= 0 {
+			return false
+		}
+		n = rest
+	}
+	return true
 }
 
 func normalizeRDN(rdn string) (string, error) {
@@ -153,6 +212,11 @@ func dnUnder(dn, base string) bool {
 // firstRDNValue returns the value of the first RDN of a DN, lower-cased:
 // "CN=Person,CN=Schema,..." gives "person", for AD's objectCategory shorthand.
 func firstRDNValue(dn string) string {
+	if len(dn) > 3 && strings.EqualFold(dn[:3], "cn=") {
+		if end := strings.IndexByte(dn, ','); end > 3 && !strings.ContainsAny(dn[:end], `\" +`) {
+			return strings.ToLower(dn[3:end]) // "CN=Person,CN=Schema,...": no escapes to decode
+		}
+	}
 	n, err := normalizeDN(dn)
 	if err != nil {
 		return ""

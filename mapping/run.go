@@ -26,6 +26,13 @@ func (p *program) fail(err error) error {
 }
 
 func run(s *state, p *program) (any, error) {
+	if p.direct != nil {
+		v, err := p.direct.read(s)
+		if err != nil {
+			return nil, p.fail(err)
+		}
+		return v, nil
+	}
 	v, err := s.vm.Run(p.prog, s)
 	if err != nil {
 		return nil, p.fail(err)
