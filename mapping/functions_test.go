@@ -2,8 +2,8 @@ package mapping
 
 import (
 	"fmt"
-	"strings"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
