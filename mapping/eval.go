@@ -97,7 +97,10 @@ func (m *Mapping) evalIdentity(s *state, id *Identity) error {
 	if anchor == "" {
 		return fmt.Errorf("mapping: identity.anchor: the person has no %s", m.identity.anchor)
 	}
-	id.Anchor = formatGUID(anchor)
+	id.Anchor = anchor
+	if m.identity.anchor == "objectguid" || m.identity.anchor == "ms-ds-consistencyguid" {
+		id.Anchor = formatGUID(anchor) // binary: 16 bytes; an employeeID of 16 characters stays as it is
+	}
 	s.strs[slotAnchor] = id.Anchor
 	for i, f := range identityFields {
 		p := m.identity.progs[i]

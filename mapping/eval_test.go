@@ -276,3 +276,23 @@ func TestConcurrentEvaluate(t *testing.T) {
 type onlyMemberships struct{}
 
 func (onlyMemberships) Groups(string, bool) ([]string, error) { return nil, nil }
+
+func TestAnchorFormatting(t *testing.T) {
+	for _, c := range []struct{ anchor, value, want string }{
+		{"objectGUID", "0123456789abcdef", "33323130-3534-3736-3839-616263646566"},
+		{"mS-DS-ConsistencyGuid", "0123456789abcdef", "33323130-3534-3736-3839-616263646566"},
+		{"objectGUID", "2f9c1c2e-1111-2222-3333-444455556666", "2f9c1c2e-1111-2222-3333-444455556666"},
+		{"employeeID", "0123456789abcdef", "0123456789abcdef"},
+	} {
+		src := "identity:\n  anchor: " + c.anchor + "\n  userName: mail\n"
+		m, err := Parse("a.yaml", []byte(src), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := Person{ID: "x", Attributes: map[string][]string{strings.ToLower(c.anchor): {c.value}}}
+		r, err := m.Evaluate(p, nil, fnNow)
+		if err != nil || r.Identity.Anchor != c.want {
+			t.Errorf("%s %q: anchor %q, %v; want %q", c.anchor, c.value, r.Identity.Anchor, err, c.want)
+		}
+	}
+}

@@ -10,16 +10,6 @@ import (
 	"github.com/expr-lang/expr/vm"
 )
 
-// Uniqueness is implemented by the agent, next to Memberships, to let
-// unique() pick a value no other person holds. Evaluate finds it by a type
-// assertion on its Memberships argument; without it nothing counts as taken.
-// app is "" for identity values (attribute "userName", "email").
-type Uniqueness interface {
-	// Taken reports whether value is held for attribute in app by a person
-	// other than personID.
-	Taken(app, attribute, value, personID string) (bool, error)
-}
-
 // state is the environment of one evaluation, handed to every expression as
 // $env (the rewriter inserts it). It has no exported fields or methods, so an
 // expression can reach nothing through it but the library functions.
