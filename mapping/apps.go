@@ -164,8 +164,8 @@ var ruleKeys = []string{"when", "group", "nestedGroup", "ou", "profile", "permis
 func (c *compiler) rules(d *decoder, f field, app string) []compiledRule {
 	seq := d.unwrap(f.value)
 	items := listItems(seq)
-	if items == nil {
-		d.errorf(f.keyAt, "apps.%s.assign must be a list of rules, e.g. - group: \"CN=...\"", app)
+	if len(items) == 0 {
+		d.errorf(f.keyAt, "apps.%s.assign must be a list of at least one rule, e.g. - group: \"CN=...\"", app)
 		return nil
 	}
 	var out []compiledRule

@@ -104,8 +104,9 @@ var identityTextDefaults = map[string]string{
 
 func (c *compiler) identitySection(d *decoder, f field) compiledIdentity {
 	id := compiledIdentity{anchor: "objectguid", progs: make([]*program, len(identityFields))}
-	given := map[string]text{}
+	given, present := map[string]text{}, map[string]bool{}
 	for _, fl := range d.fields(f.value, "identity", identityFieldNames()) {
+		present[fl.key] = true
 		if t, ok := d.scalar(fl.value, fl.keyAt, "identity."+fl.key); ok {
 			given[fl.key] = t
 		}
@@ -114,12 +115,15 @@ func (c *compiler) identitySection(d *decoder, f field) compiledIdentity {
 		id.anchor = c.anchor(t)
 	}
 	c.used[id.anchor] = true
-	if _, ok := given["userName"]; !ok {
+	if !present["userName"] {
 		d.errorf(f.keyAt, "identity needs userName, e.g. userName: lower(sAMAccountName) + \"@corp.example\"")
 	}
 	at := d.posOf(f.keyAt)
 	for i, fld := range identityFields {
 		t, ok := given[fld.name]
+		if !ok && present[fld.name] {
+			continue // its error is reported
+		}
 		if !ok {
 			def, hasDef := identityDefaults[fld.name]
 			if !hasDef {
