@@ -107,7 +107,8 @@ func (c *compiler) compile(t text, ctx exprCtx, kind exprKind) *program {
 // wrote, so checker messages speak the mapping language.
 var internalNames = strings.NewReplacer("_nowCompare", "now() comparison", "_accountExpired", "accountExpired",
 	"_unique", "unique", "_values", "values", "_attr", "attr", "_member", "memberOf", "_inOU", "inOU",
-	"*mapping.state, ", "", "mapping.state", "mapping")
+	"*mapping.state, ", "", "mapping.state", "mapping",
+	"[]interface {}", "list", "[]string", "list", "time.Time", "time", "interface {}", "any value")
 
 func (c *compiler) exprError(t text, ctx exprCtx, err error) {
 	fe, ok := err.(*file.Error)
@@ -115,7 +116,7 @@ func (c *compiler) exprError(t text, ctx exprCtx, err error) {
 		c.errorAt(t, 0, "%s: %s", ctx.what, err.Error())
 		return
 	}
-	c.errorAt(t, fe.From, "%s: %s in %s", ctx.what, internalNames.Replace(fe.Message), quoteShort(t.value))
+	c.errorAt(t, fe.From, "%s: %s in %s", ctx.what, strings.TrimSpace(internalNames.Replace(fe.Message)), quoteShort(t.value))
 }
 
 // errorAt reports at rune offset off of an expression's text.

@@ -55,6 +55,10 @@ var yamlCases = []struct{ src, want string }{
 		`m.yaml:5:35: scope.users.filter: unknown directory attribute "departmnt" (did you mean "department"?)`},
 	{okIdentity + "scope:\n  users:\n    base: \"OU=x,,DC=y\"\n",
 		`m.yaml:5:12: scope.users.base: "OU=x,,DC=y" is not a valid DN`},
+	{"identity:\n  userName: mail\n  frozen: 'now() >= \"2026\"'\n",
+		`m.yaml:3:21: identity.frozen: cannot use string as argument (type time) to call now() comparison in "now() >= \"2026\""`},
+	{"identity:\n  userName: join(mail, \",\")\n",
+		`m.yaml:2:18: identity.userName: cannot use string as argument (type list) to call join in "join(mail, \",\")"`},
 }
 
 func TestYAMLMistakes(t *testing.T) {
