@@ -1,6 +1,8 @@
 package mapping
 
 import (
+	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -62,4 +64,34 @@ func TestEvaluateRecoversPanics(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "panic") || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// FuzzParse feeds arbitrary mapping files to the loader: a typo while an
+// admin edits a file must give errors, never a crash of the running agent
+// that reloads it.
+func FuzzParse(f *testing.F) {
+	for _, file := range []string{"../examples/mapping.yaml", "testdata/errors/mistakes.yaml",
+		"testdata/fuzz/strings.yaml", "testdata/bench/typical.yaml"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("identity:\n  userName: |\n    a +\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Parse("f.yaml", data, fuzzGroups)
+		if err == nil && m == nil {
+			t.Fatal("no mapping and no error")
+		}
+		var list Errors
+		if err != nil && !errors.As(err, &list) {
+			t.Fatalf("error of type %T: %v", err, err)
+		}
+		for _, e := range list {
+			if e.Line < 1 || e.Col < 1 {
+				t.Fatalf("bad position: %v", e)
+			}
+		}
+	})
 }
