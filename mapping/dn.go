@@ -20,6 +20,11 @@ func normalizeDN(dn string) (string, error) {
 	if n, ok := normalizeSimpleDN(dn); ok {
 		return n, nil
 	}
+	return normalizeEscapedDN(dn)
+}
+
+// normalizeEscapedDN is the general case of normalizeDN.
+func normalizeEscapedDN(dn string) (string, error) {
 	rdns, err := splitUnescaped(dn, ",;")
 	if err != nil {
 		return "", err
@@ -41,23 +46,24 @@ func normalizeDN(dn string) (string, error) {
 func normalizeSimpleDN(dn string) (string, bool) {
 	var b strings.Builder
 	b.Grow(len(dn))
-	rdnStart := true
+	rdnStart, seenEq := true, false
 	for i := 0; i < len(dn); i++ {
 		c := dn[i]
 		switch {
-		case c == '\\' || c == '"' || c == '+' || c == ';' || c >= 0x80:
-			return "", false
+		case strings.IndexByte("\\\"+;<>#", c) >= 0 || c >= 0x80:
+			return "", false // escapes and characters the general case re-escapes
 		case c == ' ' && !innerSpace(dn, i):
 			return "", false
 		case c == ',':
-			if rdnStart {
-				return "", false // empty RDN
+			if rdnStart || !seenEq {
+				return "", false // empty RDN, or no type=value
 			}
-			rdnStart = true
+			rdnStart, seenEq = true, false
 		case c == '=':
-			if rdnStart {
-				return "", false // no attribute type
+			if rdnStart || seenEq {
+				return "", false // no attribute type, or "=" inside a value
 			}
+			seenEq = true
 		default:
 			rdnStart = false
 		}
