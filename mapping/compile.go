@@ -116,7 +116,11 @@ func (c *compiler) exprError(t text, ctx exprCtx, err error) {
 		c.errorAt(t, 0, "%s: %s", ctx.what, err.Error())
 		return
 	}
-	c.errorAt(t, fe.From, "%s: %s in %s", ctx.what, strings.TrimSpace(internalNames.Replace(fe.Message)), quoteShort(t.value))
+	hint := ""
+	if t.cut {
+		hint = ` (YAML ended the value at " #", which starts a comment: put the expression in single quotes)`
+	}
+	c.errorAt(t, fe.From, "%s: %s in %s%s", ctx.what, strings.TrimSpace(internalNames.Replace(fe.Message)), quoteShort(t.value), hint)
 }
 
 // errorAt reports at rune offset off of an expression's text.

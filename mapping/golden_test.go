@@ -105,3 +105,59 @@ func compareGolden(t *testing.T, path string, v any) {
 		t.Errorf("%s differs (go test -update rewrites it; review the diff):\n%s", path, got)
 	}
 }
+
+// TestGoldenFunctions evaluates testdata/golden/functions.yaml (one app
+// attribute per function) over the same entries; people whose data a
+// function rejects (frank's date) show the error instead.
+func TestGoldenFunctions(t *testing.T) {
+	var in goldenPeople
+	data, err := os.ReadFile("testdata/golden/people.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &in); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load([]string{"testdata/golden/functions.yaml"}, dirGroups(in.Groups))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := goldenIndex(t, in)
+	out := map[string]any{}
+	for _, p := range in.People {
+		person := Person{ID: p.ID, DN: p.DN, Attributes: map[string][]string{}}
+		for k, v := range p.Attributes {
+			person.Attributes[strings.ToLower(k)] = v
+		}
+		mem.direct[p.ID] = gids(t, p.MemberOf)
+		r, err := m.Evaluate(person, mem, in.Now)
+		if err != nil {
+			out[p.ID] = err.Error()
+			continue
+		}
+		out[p.ID] = map[string]any{"userName": r.Identity.UserName, "protected": r.Identity.Protected,
+			"active": r.Identity.Active, "nextChange": r.NextChange, "fn": r.Apps["fn"].User.Attributes}
+	}
+	compareGolden(t, "testdata/golden/functions.golden.json", out)
+}
+
+// TestEveryFunctionCovered: each function admins can call has a golden
+// attribute in functions.yaml and a row in docs/mapping.md.
+func TestEveryFunctionCovered(t *testing.T) {
+	golden, err := os.ReadFile("testdata/golden/functions.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile("../docs/mapping.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range publicFunctions() {
+		if !strings.Contains(string(golden), "\n      "+fn+": ") {
+			t.Errorf("function %s has no attribute in testdata/golden/functions.yaml", fn)
+		}
+		if !strings.Contains(string(doc), "`"+fn+"(") {
+			t.Errorf("function %s is not documented in docs/mapping.md", fn)
+		}
+	}
+}

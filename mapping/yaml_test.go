@@ -59,6 +59,8 @@ var yamlCases = []struct{ src, want string }{
 		`m.yaml:3:21: identity.frozen: cannot use string as argument (type time) to call now() comparison in "now() >= \"2026\""`},
 	{"identity:\n  userName: join(mail, \",\")\n",
 		`m.yaml:2:18: identity.userName: cannot use string as argument (type list) to call join in "join(mail, \",\")"`},
+	{"identity:\n  userName: mail\n  frozen: any(values(proxyAddresses), # == \"x\") # comment\n",
+		`m.yaml:3:37: identity.frozen: unexpected token EOF in "any(values(proxyAddresses)," (YAML ended the value at " #", which starts a comment: put the expression in single quotes)`},
 }
 
 func TestYAMLMistakes(t *testing.T) {

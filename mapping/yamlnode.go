@@ -127,8 +127,9 @@ func nullToNil(n ast.Node) ast.Node {
 type text struct {
 	value string
 	at    pos
-	quote int // 1 when the scalar was quoted: the text starts one column later
-	block int // for block scalars (| and >): the column where each line starts
+	quote int  // 1 when the scalar was quoted: the text starts one column later
+	block int  // for block scalars (| and >): the column where each line starts
+	cut   bool // a plain scalar followed by " #": YAML read the rest as a comment
 }
 
 // scalar returns the text of a scalar value; parent is reported when the value
@@ -146,6 +147,8 @@ func (d *decoder) scalar(n ast.Node, parent ast.Node, what string) (text, bool) 
 		t := text{value: v.Value, at: d.posOf(n)}
 		if v.Token.Type == token.DoubleQuoteType || v.Token.Type == token.SingleQuoteType {
 			t.quote = 1
+		} else {
+			t.cut = d.commentAfter(t)
 		}
 		return t, true
 	case *ast.LiteralNode:
@@ -155,6 +158,17 @@ func (d *decoder) scalar(n ast.Node, parent ast.Node, what string) (text, bool) 
 	}
 	d.errorf(n, "%s must be a single value, not %s", what, describe(n))
 	return text{}, false
+}
+
+// commentAfter reports whether a comment follows a plain scalar on its
+// line: in `filter(list, # > 1)` YAML keeps only `filter(list,`.
+func (d *decoder) commentAfter(t text) bool {
+	if t.at.line < 1 || t.at.line > len(d.lines) {
+		return false
+	}
+	line := d.lines[t.at.line-1]
+	i := strings.Index(line, t.value)
+	return i >= 0 && strings.Contains(line[i+len(t.value):], "#")
 }
 
 // blockText handles `|` and `>` scalars: their text starts on the next line,
