@@ -61,6 +61,8 @@ var yamlCases = []struct{ src, want string }{
 		`m.yaml:2:18: identity.userName: cannot use string as argument (type list) to call join in "join(mail, \",\")"`},
 	{"identity:\n  userName: mail\n  frozen: any(values(proxyAddresses), # == \"x\") # comment\n",
 		`m.yaml:3:37: identity.frozen: unexpected token EOF in "any(values(proxyAddresses)," (YAML ended the value at " #", which starts a comment: put the expression in single quotes)`},
+	{"identity:\n  userName: mail\n  frozen: mail matches department\n",
+		`m.yaml:3:24: matches needs its pattern as a literal in quotes`},
 }
 
 func TestYAMLMistakes(t *testing.T) {
