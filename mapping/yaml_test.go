@@ -63,6 +63,10 @@ var yamlCases = []struct{ src, want string }{
 		`m.yaml:3:37: identity.frozen: unexpected token EOF in "any(values(proxyAddresses)," (YAML ended the value at " #", which starts a comment: put the expression in single quotes)`},
 	{"identity:\n  userName: mail\n  frozen: mail matches department\n",
 		`m.yaml:3:24: matches needs its pattern as a literal in quotes`},
+	{okIdentity + "apps:\n  a:\n    assign:\n      - \"CN=A,DC=x\"\n",
+		`m.yaml:6:9: apps.a.assign[0] must be a mapping of keys to values, not the value "CN=A,DC=x"`},
+	{okIdentity + "apps:\n  a:\n    assign:\n      -\n",
+		`m.yaml:6:7: apps.a.assign[0] is empty: give a condition (when, group, nestedGroup or ou)`},
 }
 
 func TestYAMLMistakes(t *testing.T) {
