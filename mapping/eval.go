@@ -29,26 +29,34 @@ func (m *Mapping) Attributes() []string { return append([]string(nil), m.attrs..
 // Uniqueness, for unique(). An error means an expression failed on this
 // person's data (a malformed date, a failed membership lookup); it names the
 // expression and its position in the mapping file.
-func (m *Mapping) Evaluate(p Person, mem Memberships, now time.Time) (res Result, err error) {
+func (m *Mapping) Evaluate(p Person, mem Memberships, now time.Time) (Result, error) {
+	res := Result{Apps: make(map[string]AppResult, len(m.apps))}
+	err := withState(&p, mem, now, func(s *state) error {
+		err := m.evaluate(s, &res)
+		res.NextChange = s.next
+		return err
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+// withState runs fn with a pooled evaluation state for p. One person's data
+// must never stop the agent: a panic comes back as an error naming the
+// person (FuzzEvaluate looks for the bugs that would land here).
+func withState(p *Person, mem Memberships, now time.Time, fn func(*state) error) (err error) {
 	s := statePool.Get().(*state)
-	s.reset(&p, mem, now)
+	s.reset(p, mem, now)
 	defer func() {
-		// One person's data must never stop the agent; the fuzz test
-		// (FuzzEvaluate) looks for the bugs that would land here.
 		if r := recover(); r != nil {
-			res, err = Result{}, fmt.Errorf("mapping: panic while evaluating %s: %v", p.ID, r)
+			err = fmt.Errorf("mapping: panic while evaluating %s: %v", p.ID, r)
 			s = new(state) // the pooled one may be half-updated
 		}
 		s.p, s.m, s.oracle = nil, nil, nil // do not keep the person alive in the pool
 		statePool.Put(s)
 	}()
-	res = Result{Apps: make(map[string]AppResult, len(m.apps))}
-	err = m.evaluate(s, &res)
-	res.NextChange = s.next
-	if err != nil {
-		return Result{}, err
-	}
-	return res, nil
+	return fn(s)
 }
 
 func (m *Mapping) evaluate(s *state, res *Result) error {

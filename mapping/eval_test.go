@@ -296,3 +296,33 @@ func TestAnchorFormatting(t *testing.T) {
 		}
 	}
 }
+
+func TestExplain(t *testing.T) {
+	m := loadRules(t)
+	mem := &memIndex{
+		direct: map[string][]string{"p1": {"gid:cn=sales managers,ou=groups,dc=corp,dc=example"}},
+		parent: map[string][]string{"gid:cn=sales managers,ou=groups,dc=corp,dc=example": {"gid:cn=all staff,ou=groups,dc=corp,dc=example"}},
+	}
+	r, ex, err := m.Explain(rulesPerson("Sales"), mem, fnNow)
+	if err != nil || !r.Apps["salesforce"].Assigned {
+		t.Fatal(r, err)
+	}
+	wantScope := []Test{
+		{What: `base "ou=staff,dc=corp,dc=example"`, Passed: true},
+		{What: `when now() >= parseTime(extensionAttribute2, "date")`, Passed: true},
+	}
+	if !reflect.DeepEqual(ex.Scope, wantScope) {
+		t.Errorf("scope = %+v", ex.Scope)
+	}
+	rules := ex.Apps["salesforce"]
+	if len(rules) != 3 || !rules[0].Decided || !rules[1].Passed || rules[1].Decided || !rules[2].Passed ||
+		!strings.HasPrefix(rules[2].What, `assign[2] (rules.yaml:20): nestedGroup "CN=All Staff`) {
+		t.Errorf("rules = %+v", rules)
+	}
+	p := rulesPerson("Sales")
+	p.DN = "CN=A,OU=Elsewhere,DC=corp,DC=example"
+	_, ex, err = m.Explain(p, &memIndex{fail: true}, fnNow)
+	if err == nil || ex.Scope[0].Passed || ex.Apps["salesforce"][0].Err == "" || ex.Apps["salesforce"][1].Decided {
+		t.Errorf("out of scope with a failing index: %+v, %v", ex, err)
+	}
+}

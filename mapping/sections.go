@@ -27,9 +27,10 @@ func (c *compiler) versionAndAttributes(f *parsedFile) {
 
 // compiledScope decides who the mapping is about.
 type compiledScope struct {
-	base   string // normalized DN; "" for the whole directory
-	filter *filterNode
-	when   *program
+	base      string // normalized DN; "" for the whole directory
+	filter    *filterNode
+	filterSrc string // as written, for Explain
+	when      *program
 }
 
 func (c *compiler) scopeSection(d *decoder, f field) compiledScope {
@@ -48,7 +49,7 @@ func (c *compiler) scopeSection(d *decoder, f field) compiledScope {
 				}
 				s.base = n
 			case "filter":
-				s.filter = c.filter(t)
+				s.filter, s.filterSrc = c.filter(t), t.value
 			case "when":
 				s.when = c.compile(t, exprCtx{what: "scope.users.when"}, kindBool)
 			}
