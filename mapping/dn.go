@@ -105,8 +105,8 @@ func normalizeRDN(rdn string) (string, error) {
 	for i, ava := range avas {
 		typ, val, ok := strings.Cut(ava, "=")
 		typ = strings.ToLower(strings.TrimSpace(typ))
-		if !ok || typ == "" {
-			return "", errBadDN
+		if !ok || !validAttrName(typ) {
+			return "", errBadDN // a type is a name or an OID: `"=x` is no RDN
 		}
 		v, err := decodeDNValue(strings.TrimSpace(val))
 		if err != nil {
@@ -227,7 +227,10 @@ func firstRDNValue(dn string) string {
 	if err != nil {
 		return ""
 	}
-	rdns, _ := splitUnescaped(n, ",")
+	rdns, err := splitUnescaped(n, ",")
+	if err != nil || len(rdns) == 0 {
+		return ""
+	}
 	_, v, _ := strings.Cut(rdns[0], "=")
 	d, _ := decodeDNValue(v)
 	return d

@@ -104,7 +104,7 @@ func TestNormalizeDN(t *testing.T) {
 			t.Errorf("normalizeDN(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{"no equals sign", "CN=a,=b", `CN=trailing\`, `CN="open`} {
+	for _, bad := range []string{"no equals sign", "CN=a,=b", `CN=trailing\`, `CN="open`, `"=",OU=x`, `C N=a`} {
 		if _, err := normalizeDN(bad); err == nil {
 			t.Errorf("normalizeDN(%q) accepted a malformed DN", bad)
 		}
