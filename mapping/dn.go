@@ -64,6 +64,8 @@ func normalizeSimpleDN(dn string) (string, bool) {
 				return "", false // no attribute type, or "=" inside a value
 			}
 			seenEq = true
+		case !seenEq && !isNameByte(c):
+			return "", false // a type is a name or an OID
 		default:
 			rdnStart = false
 		}
@@ -74,6 +76,10 @@ func normalizeSimpleDN(dn string) (string, bool) {
 	}
 	n := b.String()
 	return n, !rdnStart && rdnsHaveEquals(n)
+}
+
+func isNameByte(c byte) bool {
+	return c == '-' || c == '.' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
 }
 
 // innerSpace reports whether the space at i is inside a value ("CN=Zoe
