@@ -36,6 +36,20 @@ type GroupResolver interface {
 	ResolveGroup(dn string) (id string, ok bool, err error)
 }
 
+// Uniqueness is implemented by the agent, next to Memberships, to let
+// unique() pick a value no other person holds. Evaluate finds it by a type
+// assertion on its Memberships argument (an optional capability, as in
+// connectors); without it nothing counts as taken.
+type Uniqueness interface {
+	// Taken reports whether value is held by a person other than personID.
+	// app and attribute say where unique() is used: app "" with an identity
+	// field ("userName", "email"), or an app with its attribute path or
+	// "userName" for the app's own userName key. Compare values as the app
+	// does (most compare user names case-insensitively). An error fails the
+	// person's evaluation; it is never read as "free".
+	Taken(app, attribute, value, personID string) (bool, error)
+}
+
 // Result is the evaluated mapping for one person.
 type Result struct {
 	InScope  bool     // the person matches the mapping's scope

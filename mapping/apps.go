@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/goccy/go-yaml/ast"
 )
 
 // compiledApp is one app of the mapping.
@@ -159,19 +161,33 @@ func (a *compiledApp) hasAttr(path string) bool {
 	return false
 }
 
+// entryAt returns the "- " of a block sequence's i-th item, where an empty
+// item is best reported.
+func entryAt(seq ast.Node, i int, item ast.Node) ast.Node {
+	if s, ok := seq.(*ast.SequenceNode); ok && i < len(s.Entries) && s.Entries[i] != nil {
+		return s.Entries[i]
+	}
+	return item
+}
+
 var ruleKeys = []string{"when", "group", "nestedGroup", "ou", "profile", "permissionSets", "groups"}
 
 func (c *compiler) rules(d *decoder, f field, app string) []compiledRule {
 	seq := d.unwrap(f.value)
 	items := listItems(seq)
-	if items == nil {
-		d.errorf(f.keyAt, "apps.%s.assign must be a list of rules, e.g. - group: \"CN=...\"", app)
+	if len(items) == 0 {
+		d.errorf(f.keyAt, "apps.%s.assign must be a list of at least one rule, e.g. - group: \"CN=...\"", app)
 		return nil
 	}
 	var out []compiledRule
 	for i, item := range items {
 		what := fmt.Sprintf("apps.%s.assign[%d]", app, i)
-		r, ok := c.rule(d, d.unwrap(item), what, app)
+		item = d.unwrap(item)
+		if _, null := item.(*ast.NullNode); null && item != reported {
+			d.errorf(entryAt(seq, i, item), "%s is empty: give a condition (when, group, nestedGroup or ou)", what)
+			continue
+		}
+		r, ok := c.rule(d, item, what, app)
 		if ok {
 			p := d.posOf(item)
 			r.desc = fmt.Sprintf("assign[%d] (%s:%d): %s", i, p.file, p.line, r.desc)

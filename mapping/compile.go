@@ -33,10 +33,11 @@ type exprCtx struct {
 
 // program is a compiled expression.
 type program struct {
-	prog *vm.Program
-	src  string
-	at   pos
-	what string
+	prog   *vm.Program
+	direct *directRead // set when the expression only reads one value
+	src    string
+	at     pos
+	what   string
 }
 
 // compiler holds what one load shares between expressions.
@@ -99,14 +100,15 @@ func (c *compiler) compile(t text, ctx exprCtx, kind exprKind) *program {
 		c.exprError(t, ctx, err)
 		return nil
 	}
-	return &program{prog: prog, src: t.value, at: t.at, what: ctx.what}
+	return &program{prog: prog, direct: directReadOf(tree.Node), src: t.value, at: t.at, what: ctx.what}
 }
 
 // internalNames maps the rewriter's function names back to what the admin
 // wrote, so checker messages speak the mapping language.
 var internalNames = strings.NewReplacer("_nowCompare", "now() comparison", "_accountExpired", "accountExpired",
 	"_unique", "unique", "_values", "values", "_attr", "attr", "_member", "memberOf", "_inOU", "inOU",
-	"*mapping.state, ", "", "mapping.state", "mapping")
+	"*mapping.state, ", "", "mapping.state", "mapping",
+	"[]interface {}", "list", "[]string", "list", "time.Time", "time", "interface {}", "any value")
 
 func (c *compiler) exprError(t text, ctx exprCtx, err error) {
 	fe, ok := err.(*file.Error)
@@ -114,7 +116,11 @@ func (c *compiler) exprError(t text, ctx exprCtx, err error) {
 		c.errorAt(t, 0, "%s: %s", ctx.what, err.Error())
 		return
 	}
-	c.errorAt(t, fe.From, "%s: %s in %s", ctx.what, internalNames.Replace(fe.Message), quoteShort(t.value))
+	hint := ""
+	if t.cut {
+		hint = ` (YAML ended the value at " #", which starts a comment: put the expression in single quotes)`
+	}
+	c.errorAt(t, fe.From, "%s: %s in %s%s", ctx.what, strings.TrimSpace(internalNames.Replace(fe.Message)), quoteShort(t.value), hint)
 }
 
 // errorAt reports at rune offset off of an expression's text.

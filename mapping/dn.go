@@ -17,6 +17,14 @@ func normalizeDN(dn string) (string, error) {
 	if strings.TrimSpace(dn) == "" {
 		return "", nil // the root: every entry is below it
 	}
+	if n, ok := normalizeSimpleDN(dn); ok {
+		return n, nil
+	}
+	return normalizeEscapedDN(dn)
+}
+
+// normalizeEscapedDN is the general case of normalizeDN.
+func normalizeEscapedDN(dn string) (string, error) {
 	rdns, err := splitUnescaped(dn, ",;")
 	if err != nil {
 		return "", err
@@ -32,6 +40,69 @@ func normalizeDN(dn string) (string, error) {
 	return strings.Join(out, ","), nil
 }
 
+// normalizeSimpleDN handles the common DN with no escapes, quotes,
+// multi-valued RDNs or spaces without allocating more than the result; it
+// reports false for anything else.
+func normalizeSimpleDN(dn string) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(dn))
+	rdnStart, seenEq := true, false
+	for i := 0; i < len(dn); i++ {
+		c := dn[i]
+		switch {
+		case strings.IndexByte("\\\"+;<>#", c) >= 0 || c >= 0x80:
+			return "", false // escapes and characters the general case re-escapes
+		case c == ' ' && !innerSpace(dn, i):
+			return "", false
+		case c == ',':
+			if rdnStart || !seenEq {
+				return "", false // empty RDN, or no type=value
+			}
+			rdnStart, seenEq = true, false
+		case c == '=':
+			if rdnStart || seenEq {
+				return "", false // no attribute type, or "=" inside a value
+			}
+			seenEq = true
+		case !seenEq && !isNameByte(c):
+			return "", false // a type is a name or an OID
+		default:
+			rdnStart = false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	n := b.String()
+	return n, !rdnStart && rdnsHaveEquals(n)
+}
+
+func isNameByte(c byte) bool {
+	return c == '-' || c == '.' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+}
+
+// innerSpace reports whether the space at i is inside a value ("CN=Zoe
+// Smith"), not around a separator, where normalizing would drop it.
+func innerSpace(dn string, i int) bool {
+	if i == 0 || i == len(dn)-1 {
+		return false
+	}
+	prev, next := dn[i-1], dn[i+1]
+	return prev != ',' && prev != '=' && prev != ' ' && next != ',' && next != '=' && next != ' '
+}
+
+func rdnsHaveEquals(n string) bool {
+	for len(n) > 0 {
+		rdn, rest, _ := strings.Cut(n, ",")
+		if strings.IndexByte(rdn, '=') <= 0 {
+			return false
+		}
+		n = rest
+	}
+	return true
+}
+
 func normalizeRDN(rdn string) (string, error) {
 	avas, err := splitUnescaped(rdn, "+")
 	if err != nil {
@@ -40,8 +111,8 @@ func normalizeRDN(rdn string) (string, error) {
 	for i, ava := range avas {
 		typ, val, ok := strings.Cut(ava, "=")
 		typ = strings.ToLower(strings.TrimSpace(typ))
-		if !ok || typ == "" {
-			return "", errBadDN
+		if !ok || !validAttrName(typ) {
+			return "", errBadDN // a type is a name or an OID: `"=x` is no RDN
 		}
 		v, err := decodeDNValue(strings.TrimSpace(val))
 		if err != nil {
@@ -153,11 +224,19 @@ func dnUnder(dn, base string) bool {
 // firstRDNValue returns the value of the first RDN of a DN, lower-cased:
 // "CN=Person,CN=Schema,..." gives "person", for AD's objectCategory shorthand.
 func firstRDNValue(dn string) string {
+	if len(dn) > 3 && strings.EqualFold(dn[:3], "cn=") {
+		if end := strings.IndexByte(dn, ','); end > 3 && !strings.ContainsAny(dn[:end], `\" +`) {
+			return strings.ToLower(dn[3:end]) // "CN=Person,CN=Schema,...": no escapes to decode
+		}
+	}
 	n, err := normalizeDN(dn)
 	if err != nil {
 		return ""
 	}
-	rdns, _ := splitUnescaped(n, ",")
+	rdns, err := splitUnescaped(n, ",")
+	if err != nil || len(rdns) == 0 {
+		return ""
+	}
 	_, v, _ := strings.Cut(rdns[0], "=")
 	d, _ := decodeDNValue(v)
 	return d

@@ -30,19 +30,33 @@ func (m *Mapping) Attributes() []string { return append([]string(nil), m.attrs..
 // person's data (a malformed date, a failed membership lookup); it names the
 // expression and its position in the mapping file.
 func (m *Mapping) Evaluate(p Person, mem Memberships, now time.Time) (Result, error) {
-	s := statePool.Get().(*state)
-	s.reset(&p, mem, now)
-	defer func() {
-		s.p, s.m, s.oracle = nil, nil, nil // do not keep the person alive in the pool
-		statePool.Put(s)
-	}()
 	res := Result{Apps: make(map[string]AppResult, len(m.apps))}
-	err := m.evaluate(s, &res)
-	res.NextChange = s.next
+	err := withState(&p, mem, now, func(s *state) error {
+		err := m.evaluate(s, &res)
+		res.NextChange = s.next
+		return err
+	})
 	if err != nil {
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// withState runs fn with a pooled evaluation state for p. One person's data
+// must never stop the agent: a panic comes back as an error naming the
+// person (FuzzEvaluate looks for the bugs that would land here).
+func withState(p *Person, mem Memberships, now time.Time, fn func(*state) error) (err error) {
+	s := statePool.Get().(*state)
+	s.reset(p, mem, now)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("mapping: panic while evaluating %s: %v", p.ID, r)
+			s = new(state) // the pooled one may be half-updated
+		}
+		s.p, s.m, s.oracle = nil, nil, nil // do not keep the person alive in the pool
+		statePool.Put(s)
+	}()
+	return fn(s)
 }
 
 func (m *Mapping) evaluate(s *state, res *Result) error {
@@ -91,7 +105,10 @@ func (m *Mapping) evalIdentity(s *state, id *Identity) error {
 	if anchor == "" {
 		return fmt.Errorf("mapping: identity.anchor: the person has no %s", m.identity.anchor)
 	}
-	id.Anchor = formatGUID(anchor)
+	id.Anchor = anchor
+	if m.identity.anchor == "objectguid" || m.identity.anchor == "ms-ds-consistencyguid" {
+		id.Anchor = formatGUID(anchor) // binary: 16 bytes; an employeeID of 16 characters stays as it is
+	}
 	s.strs[slotAnchor] = id.Anchor
 	for i, f := range identityFields {
 		p := m.identity.progs[i]

@@ -276,3 +276,53 @@ func TestConcurrentEvaluate(t *testing.T) {
 type onlyMemberships struct{}
 
 func (onlyMemberships) Groups(string, bool) ([]string, error) { return nil, nil }
+
+func TestAnchorFormatting(t *testing.T) {
+	for _, c := range []struct{ anchor, value, want string }{
+		{"objectGUID", "0123456789abcdef", "33323130-3534-3736-3839-616263646566"},
+		{"mS-DS-ConsistencyGuid", "0123456789abcdef", "33323130-3534-3736-3839-616263646566"},
+		{"objectGUID", "2f9c1c2e-1111-2222-3333-444455556666", "2f9c1c2e-1111-2222-3333-444455556666"},
+		{"employeeID", "0123456789abcdef", "0123456789abcdef"},
+	} {
+		src := "identity:\n  anchor: " + c.anchor + "\n  userName: mail\n"
+		m, err := Parse("a.yaml", []byte(src), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := Person{ID: "x", Attributes: map[string][]string{strings.ToLower(c.anchor): {c.value}}}
+		r, err := m.Evaluate(p, nil, fnNow)
+		if err != nil || r.Identity.Anchor != c.want {
+			t.Errorf("%s %q: anchor %q, %v; want %q", c.anchor, c.value, r.Identity.Anchor, err, c.want)
+		}
+	}
+}
+
+func TestExplain(t *testing.T) {
+	m := loadRules(t)
+	mem := &memIndex{
+		direct: map[string][]string{"p1": {"gid:cn=sales managers,ou=groups,dc=corp,dc=example"}},
+		parent: map[string][]string{"gid:cn=sales managers,ou=groups,dc=corp,dc=example": {"gid:cn=all staff,ou=groups,dc=corp,dc=example"}},
+	}
+	r, ex, err := m.Explain(rulesPerson("Sales"), mem, fnNow)
+	if err != nil || !r.Apps["salesforce"].Assigned {
+		t.Fatal(r, err)
+	}
+	wantScope := []Test{
+		{What: `base "ou=staff,dc=corp,dc=example"`, Passed: true},
+		{What: `when now() >= parseTime(extensionAttribute2, "date")`, Passed: true},
+	}
+	if !reflect.DeepEqual(ex.Scope, wantScope) {
+		t.Errorf("scope = %+v", ex.Scope)
+	}
+	rules := ex.Apps["salesforce"]
+	if len(rules) != 3 || !rules[0].Decided || !rules[1].Passed || rules[1].Decided || !rules[2].Passed ||
+		!strings.HasPrefix(rules[2].What, `assign[2] (rules.yaml:20): nestedGroup "CN=All Staff`) {
+		t.Errorf("rules = %+v", rules)
+	}
+	p := rulesPerson("Sales")
+	p.DN = "CN=A,OU=Elsewhere,DC=corp,DC=example"
+	_, ex, err = m.Explain(p, &memIndex{fail: true}, fnNow)
+	if err == nil || ex.Scope[0].Passed || ex.Apps["salesforce"][0].Err == "" || ex.Apps["salesforce"][1].Decided {
+		t.Errorf("out of scope with a failing index: %+v, %v", ex, err)
+	}
+}

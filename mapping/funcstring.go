@@ -96,18 +96,61 @@ var asciiFold = strings.NewReplacer(
 )
 
 // fnNormalize removes diacritics: "Zoë Ångström" becomes "Zoe Angstrom".
-// Letters of other scripts are kept as they are.
-func fnNormalize(a ...any) (any, error) {
-	s := asciiFold.Replace(a[0].(string))
-	d := norm.NFD.String(s)
-	var b strings.Builder
-	b.Grow(len(d))
-	for _, r := range d {
-		if !unicode.Is(unicode.Mn, r) {
-			b.WriteRune(r)
+// Letters of other scripts keep their base letter.
+func fnNormalize(a ...any) (any, error) { return normalizeText(a[0].(string)), nil }
+
+func normalizeText(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
 		}
 	}
-	return norm.NFC.String(b.String()), nil
+	if ascii {
+		return s // most names: nothing to do, nothing to allocate
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r < 0x80:
+			b.WriteRune(r)
+		case r < latinEnd:
+			b.WriteString(latinFold[r-latinStart])
+		default:
+			b.WriteString(foldRune(r))
+		}
+	}
+	return b.String()
+}
+
+// latinFold is foldRune precomputed for Latin-1 Supplement and Latin
+// Extended-A and -B, where nearly every name's diacritics are.
+const latinStart, latinEnd = 0x80, 0x250
+
+var latinFold = func() []string {
+	t := make([]string, latinEnd-latinStart)
+	for r := rune(latinStart); r < latinEnd; r++ {
+		t[r-latinStart] = foldRune(r)
+	}
+	return t
+}()
+
+// foldRune decomposes r (NFD), drops the combining marks and recomposes what
+// is left (NFC, which matters for scripts such as Hangul).
+func foldRune(r rune) string {
+	s := string(r)
+	if f := asciiFold.Replace(s); f != s {
+		return f
+	}
+	var b strings.Builder
+	for _, d := range norm.NFD.String(s) {
+		if !unicode.Is(unicode.Mn, d) {
+			b.WriteRune(d)
+		}
+	}
+	return norm.NFC.String(b.String())
 }
 
 // regexCache holds the patterns of regexReplace, compiled once at load: the

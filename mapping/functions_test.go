@@ -3,6 +3,7 @@ package mapping
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -62,6 +63,15 @@ func TestFunctions(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s = %#v, want %#v", c.expr, got, c.want)
+		}
+		// Simple calls are run without the VM (direct.go); wrapping the
+		// expression in a list forces the VM, which must agree.
+		if strings.HasPrefix(c.expr, "let ") {
+			continue
+		}
+		viaVM, _, err := evalOne(t, "["+c.expr+"][0]", fnPerson(), fnMembers())
+		if err != nil || !reflect.DeepEqual(viaVM, c.want) {
+			t.Errorf("[%s][0] = %#v, %v; want %#v", c.expr, viaVM, err, c.want)
 		}
 	}
 }

@@ -104,7 +104,7 @@ func TestNormalizeDN(t *testing.T) {
 			t.Errorf("normalizeDN(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{"no equals sign", "CN=a,=b", `CN=trailing\`, `CN="open`} {
+	for _, bad := range []string{"no equals sign", "CN=a,=b", `CN=trailing\`, `CN="open`, `"=",OU=x`, `C N=a`} {
 		if _, err := normalizeDN(bad); err == nil {
 			t.Errorf("normalizeDN(%q) accepted a malformed DN", bad)
 		}
@@ -126,6 +126,32 @@ func TestDNUnder(t *testing.T) {
 	for _, c := range cases {
 		if got := dnUnder(c.dn, c.base); got != c.want {
 			t.Errorf("dnUnder(%q, %q) = %v", c.dn, c.base, got)
+		}
+	}
+}
+
+// TestSimpleDNAgreesWithGeneral checks the one-pass DN normalizer against
+// the general one on every DN the other tests use plus generated ones.
+func TestSimpleDNAgreesWithGeneral(t *testing.T) {
+	dns := []string{"CN=Zoe Smith,OU=Staff,DC=corp,DC=example", "cn=a=b,dc=x", "CN=#x,DC=y", "CN=a <b>,DC=y",
+		"CN= lead,DC=y", "CN=trail ,DC=y", "CN=two  spaces,DC=y", "=x", "CN=a,,DC=y", "CN,DC=y", "CN=a,DC=y,", "CN=",
+		"OU=Staff", "cn=PC042$,dc=x"}
+	parts := []string{"CN=", "a", "B", " ", ",", "=", "#", "\\,", "+", "é", "OU=x", "dc=y"}
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		for n, x := 0, i; n < 6; n, x = n+1, x/len(parts) {
+			b.WriteString(parts[(x+n*7)%len(parts)])
+		}
+		dns = append(dns, b.String())
+	}
+	for _, dn := range dns {
+		simple, ok := normalizeSimpleDN(dn)
+		if !ok {
+			continue
+		}
+		general, err := normalizeEscapedDN(dn)
+		if err != nil || general != simple {
+			t.Errorf("%q: one-pass %q, general %q (%v)", dn, simple, general, err)
 		}
 	}
 }

@@ -109,21 +109,25 @@ func parseSource(src Source, errs *errorList) *parsedFile {
 	pf := &parsedFile{d: d, fields: map[string]field{}}
 	docs := nonEmptyDocs(f)
 	if len(docs) > 1 {
-		d.errorf(docs[1], "a mapping file holds one YAML document; split it into several files")
+		p := d.posOf(docs[1].Body)
+		if st := docs[1].Start; st != nil && st.Position != nil {
+			p.line, p.col = st.Position.Line, st.Position.Column // the "---"
+		}
+		errs.add(p.file, p.line, p.col, "a mapping file holds one YAML document; split it into several files")
 	}
 	if len(docs) > 0 {
-		for _, fl := range d.fields(docs[0], "the mapping file", topKeys) {
+		for _, fl := range d.fields(docs[0].Body, "the mapping file", topKeys) {
 			pf.fields[fl.key] = fl
 		}
 	}
 	return pf
 }
 
-func nonEmptyDocs(f *ast.File) []ast.Node {
-	var out []ast.Node
+func nonEmptyDocs(f *ast.File) []*ast.DocumentNode {
+	var out []*ast.DocumentNode
 	for _, doc := range f.Docs {
 		if doc.Body != nil {
-			out = append(out, doc.Body)
+			out = append(out, doc)
 		}
 	}
 	return out

@@ -40,6 +40,11 @@ func (r *rewriter) walk(np *ast.Node) {
 	case *ast.CallNode:
 		r.call(np, n)
 	case *ast.BinaryNode:
+		if _, lit := n.Right.(*ast.StringNode); n.Operator == "matches" && !lit {
+			// A pattern read from the directory would let an entry's data
+			// decide how much work compiling it takes.
+			r.errorf(n.Right, "matches needs its pattern as a literal in quotes")
+		}
 		if !r.nowComparison(np, n) {
 			r.walk(&n.Left)
 			r.walk(&n.Right)

@@ -24,8 +24,8 @@ func (c *compiler) rule(d *decoder, n ast.Node, what, app string) (compiledRule,
 	var conds []string
 	ok := true
 	fields := d.fields(n, what, ruleKeys)
-	if n == nil {
-		return r, false
+	if _, isMap := n.(*ast.MappingNode); !isMap {
+		return r, false // fields reported what it is instead
 	}
 	for _, f := range fields {
 		switch f.key {

@@ -1,9 +1,12 @@
 package mapping
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/expr-lang/expr/file"
 )
 
 // ExprError is an expression that failed on one person's data.
@@ -22,10 +25,25 @@ func (e *ExprError) Error() string {
 func (e *ExprError) Unwrap() error { return e.Err }
 
 func (p *program) fail(err error) error {
+	// The VM's errors carry a multi-line source snippet; the position is
+	// already in ExprError, so keep the one-line cause for logs and status.
+	if fe, ok := err.(*file.Error); ok {
+		err = fe.Unwrap()
+		if err == nil {
+			err = errors.New(fe.Message)
+		}
+	}
 	return &ExprError{What: p.what, File: p.at.file, Line: p.at.line, Col: p.at.col, Err: err}
 }
 
 func run(s *state, p *program) (any, error) {
+	if p.direct != nil {
+		v, err := p.direct.read(s)
+		if err != nil {
+			return nil, p.fail(err)
+		}
+		return v, nil
+	}
 	v, err := s.vm.Run(p.prog, s)
 	if err != nil {
 		return nil, p.fail(err)

@@ -27,9 +27,10 @@ func (c *compiler) versionAndAttributes(f *parsedFile) {
 
 // compiledScope decides who the mapping is about.
 type compiledScope struct {
-	base   string // normalized DN; "" for the whole directory
-	filter *filterNode
-	when   *program
+	base      string // normalized DN; "" for the whole directory
+	filter    *filterNode
+	filterSrc string // as written, for Explain
+	when      *program
 }
 
 func (c *compiler) scopeSection(d *decoder, f field) compiledScope {
@@ -48,7 +49,7 @@ func (c *compiler) scopeSection(d *decoder, f field) compiledScope {
 				}
 				s.base = n
 			case "filter":
-				s.filter = c.filter(t)
+				s.filter, s.filterSrc = c.filter(t), t.value
 			case "when":
 				s.when = c.compile(t, exprCtx{what: "scope.users.when"}, kindBool)
 			}
@@ -104,8 +105,9 @@ var identityTextDefaults = map[string]string{
 
 func (c *compiler) identitySection(d *decoder, f field) compiledIdentity {
 	id := compiledIdentity{anchor: "objectguid", progs: make([]*program, len(identityFields))}
-	given := map[string]text{}
+	given, present := map[string]text{}, map[string]bool{}
 	for _, fl := range d.fields(f.value, "identity", identityFieldNames()) {
+		present[fl.key] = true
 		if t, ok := d.scalar(fl.value, fl.keyAt, "identity."+fl.key); ok {
 			given[fl.key] = t
 		}
@@ -114,12 +116,15 @@ func (c *compiler) identitySection(d *decoder, f field) compiledIdentity {
 		id.anchor = c.anchor(t)
 	}
 	c.used[id.anchor] = true
-	if _, ok := given["userName"]; !ok {
+	if !present["userName"] {
 		d.errorf(f.keyAt, "identity needs userName, e.g. userName: lower(sAMAccountName) + \"@corp.example\"")
 	}
 	at := d.posOf(f.keyAt)
 	for i, fld := range identityFields {
 		t, ok := given[fld.name]
+		if !ok && present[fld.name] {
+			continue // its error is reported
+		}
 		if !ok {
 			def, hasDef := identityDefaults[fld.name]
 			if !hasDef {

@@ -10,16 +10,6 @@ import (
 	"github.com/expr-lang/expr/vm"
 )
 
-// Uniqueness is implemented by the agent, next to Memberships, to let
-// unique() pick a value no other person holds. Evaluate finds it by a type
-// assertion on its Memberships argument; without it nothing counts as taken.
-// app is "" for identity values (attribute "userName", "email").
-type Uniqueness interface {
-	// Taken reports whether value is held for attribute in app by a person
-	// other than personID.
-	Taken(app, attribute, value, personID string) (bool, error)
-}
-
 // state is the environment of one evaluation, handed to every expression as
 // $env (the rewriter inserts it). It has no exported fields or methods, so an
 // expression can reach nothing through it but the library functions.
@@ -37,19 +27,38 @@ type state struct {
 	strs  [numIdentityStrings]string // identity values evaluated so far
 	bools [numIdentityBools]bool
 
-	vm vm.VM // reused between evaluations: the VM keeps its stack
+	vm   vm.VM              // reused between evaluations: the VM keeps its stack
+	args [maxDirectArgs]any // arguments of direct calls (direct.go)
 }
 
 type groupSet struct {
 	loaded bool
-	ids    map[string]struct{}
+	ids    []string            // as the index returned them
+	set    map[string]struct{} // built only for people in many groups
+}
+
+// groupSetMapMin is where a map beats scanning the list: most people are in
+// a handful of groups, and building a map for them costs more than it saves.
+const groupSetMapMin = 16
+
+func (g *groupSet) has(id string) bool {
+	if g.set != nil {
+		_, ok := g.set[id]
+		return ok
+	}
+	for _, x := range g.ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
 }
 
 var statePool = sync.Pool{New: func() any { return new(state) }}
 
 func (s *state) reset(p *Person, m Memberships, now time.Time) {
 	keep := s.vm
-	*s = state{p: p, m: m, now: now, vm: keep}
+	*s = state{p: p, m: m, now: now, vm: keep} // args were cleared after each call
 	s.oracle, _ = m.(Uniqueness)
 }
 
@@ -96,14 +105,15 @@ func (s *state) memberOf(id string, nested bool) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("memberships of %s: %w", s.p.ID, err)
 		}
-		g.ids = make(map[string]struct{}, len(ids))
-		for _, id := range ids {
-			g.ids[id] = struct{}{}
+		g.ids, g.loaded = ids, true
+		if len(ids) >= groupSetMapMin {
+			g.set = make(map[string]struct{}, len(ids))
+			for _, x := range ids {
+				g.set[x] = struct{}{}
+			}
 		}
-		g.loaded = true
 	}
-	_, ok := g.ids[id]
-	return ok, nil
+	return g.has(id), nil
 }
 
 // Functions that need the evaluation state; the rewriter passes $env first.

@@ -38,6 +38,10 @@ func (d *decoder) errorf(n ast.Node, format string, args ...any) {
 	d.errs.add(p.file, p.line, p.col, format, args...)
 }
 
+// reported stands for a value whose error is already reported: consumers
+// skip it silently, so one mistake gives one message.
+var reported ast.Node = &ast.NullNode{BaseNode: &ast.BaseNode{}}
+
 // unwrap removes YAML anchors (harmless) and reports aliases and tags, which a
 // mapping file does not need and which would hide where a value came from.
 func (d *decoder) unwrap(n ast.Node) ast.Node {
@@ -46,10 +50,10 @@ func (d *decoder) unwrap(n ast.Node) ast.Node {
 		return d.unwrap(v.Value)
 	case *ast.AliasNode:
 		d.errorf(n, "YAML aliases (%s) are not supported in mapping files: repeat the value", v.String())
-		return nil
+		return reported
 	case *ast.TagNode:
 		d.errorf(n, "YAML tags (%s) are not supported in mapping files", v.Start.Value)
-		return nil
+		return reported
 	}
 	return n
 }
@@ -65,7 +69,7 @@ type field struct {
 // duplicate keys, and keys not in known (when known is not nil).
 func (d *decoder) fields(n ast.Node, what string, known []string) []field {
 	n = d.unwrap(n)
-	if n == nil {
+	if n == nil || n == reported {
 		return nil
 	}
 	if _, null := n.(*ast.NullNode); null {
@@ -112,7 +116,7 @@ func (d *decoder) keyText(k ast.MapKeyNode) (string, bool) {
 }
 
 func nullToNil(n ast.Node) ast.Node {
-	if _, null := n.(*ast.NullNode); null {
+	if _, null := n.(*ast.NullNode); null && n != reported {
 		return nil
 	}
 	return n
@@ -123,13 +127,17 @@ func nullToNil(n ast.Node) ast.Node {
 type text struct {
 	value string
 	at    pos
-	quote int // 1 when the scalar was quoted: the text starts one column later
-	block int // for block scalars (| and >): the column where each line starts
+	quote int  // 1 when the scalar was quoted: the text starts one column later
+	block int  // for block scalars (| and >): the column where each line starts
+	cut   bool // a plain scalar followed by " #": YAML read the rest as a comment
 }
 
 // scalar returns the text of a scalar value; parent is reported when the value
 // is missing.
 func (d *decoder) scalar(n ast.Node, parent ast.Node, what string) (text, bool) {
+	if n == reported {
+		return text{}, false
+	}
 	if n == nil {
 		d.errorf(parent, "%s needs a value", what)
 		return text{}, false
@@ -139,6 +147,8 @@ func (d *decoder) scalar(n ast.Node, parent ast.Node, what string) (text, bool) 
 		t := text{value: v.Value, at: d.posOf(n)}
 		if v.Token.Type == token.DoubleQuoteType || v.Token.Type == token.SingleQuoteType {
 			t.quote = 1
+		} else {
+			t.cut = d.commentAfter(t)
 		}
 		return t, true
 	case *ast.LiteralNode:
@@ -148,6 +158,17 @@ func (d *decoder) scalar(n ast.Node, parent ast.Node, what string) (text, bool) 
 	}
 	d.errorf(n, "%s must be a single value, not %s", what, describe(n))
 	return text{}, false
+}
+
+// commentAfter reports whether a comment follows a plain scalar on its
+// line: in `filter(list, # > 1)` YAML keeps only `filter(list,`.
+func (d *decoder) commentAfter(t text) bool {
+	if t.at.line < 1 || t.at.line > len(d.lines) {
+		return false
+	}
+	line := d.lines[t.at.line-1]
+	i := strings.Index(line, t.value)
+	return i >= 0 && strings.Contains(line[i+len(t.value):], "#")
 }
 
 // blockText handles `|` and `>` scalars: their text starts on the next line,
@@ -168,7 +189,7 @@ func (d *decoder) blockText(v *ast.LiteralNode) text {
 // list returns the items of a sequence; a single scalar is accepted as a
 // list of one, which is what admins write for one permission set.
 func (d *decoder) list(n ast.Node, parent ast.Node, what string) []text {
-	if n == nil {
+	if n == nil || n == reported {
 		return nil
 	}
 	seq, ok := n.(*ast.SequenceNode)
@@ -182,7 +203,7 @@ func (d *decoder) list(n ast.Node, parent ast.Node, what string) []text {
 	var out []text
 	for _, item := range seq.Values {
 		item = d.unwrap(item)
-		if item == nil {
+		if item == reported {
 			continue
 		}
 		if t, ok := d.scalar(nullToNil(item), seq, what+" item"); ok {
