@@ -19,6 +19,7 @@ type Preview struct {
 	Source   string                `json:"source"` // "live directory" or "stored snapshot"
 	Entry    directory.Entry       `json:"entry"`
 	InScope  bool                  `json:"inScope"`
+	Scope    []mapping.Test        `json:"scopeTests,omitempty"` // each scope condition and its outcome
 	Identity mapping.Identity      `json:"identity"`
 	Groups   []string              `json:"groups"`
 	Apps     map[string]AppPreview `json:"apps"`
@@ -28,6 +29,7 @@ type Preview struct {
 type AppPreview struct {
 	Assigned bool              `json:"assigned"`
 	Rule     string            `json:"rule,omitempty"`
+	Rules    []mapping.Test    `json:"rules,omitempty"` // every assign rule and its outcome
 	Desired  *connectors.User  `json:"desired,omitempty"`
 	Planned  *connectors.User  `json:"planned,omitempty"`
 	Requests []PreviewedChange `json:"wouldRequest"`
@@ -52,11 +54,11 @@ func (a *Agent) Preview(ctx context.Context, who string) (Preview, error) {
 	}
 	out := Preview{Source: src, Entry: entry, Apps: map[string]AppPreview{}}
 	err = a.store.View(func(tx *outbox.Tx) error {
-		res, err := p.eval.Evaluate(mapping.Person{ID: entry.ID, DN: entry.DN, Attributes: entry.Attributes}, txMemberships{tx}, a.now())
+		res, ex, err := explain(p.eval, mapping.Person{ID: entry.ID, DN: entry.DN, Attributes: entry.Attributes}, txMemberships{tx}, a.now())
 		if err != nil {
 			return err
 		}
-		out.InScope, out.Identity = res.InScope, res.Identity
+		out.InScope, out.Identity, out.Scope = res.InScope, res.Identity, ex.Scope
 		if out.Groups, err = tx.MemberGroups(entry.ID, true); err != nil {
 			return err
 		}
@@ -65,11 +67,25 @@ func (a *Agent) Preview(ctx context.Context, who string) (Preview, error) {
 			if err != nil {
 				return err
 			}
+			ap.Rules = ex.Apps[app]
 			out.Apps[app] = ap
 		}
 		return nil
 	})
 	return out, err
+}
+
+// explainer is implemented by mappings that can say why each rule passed.
+type explainer interface {
+	Explain(p mapping.Person, m mapping.Memberships, now time.Time) (mapping.Result, mapping.Explanation, error)
+}
+
+func explain(ev mapping.Evaluator, p mapping.Person, m mapping.Memberships, now time.Time) (mapping.Result, mapping.Explanation, error) {
+	if x, ok := ev.(explainer); ok {
+		return x.Explain(p, m, now)
+	}
+	res, err := ev.Evaluate(p, m, now)
+	return res, mapping.Explanation{}, err
 }
 
 func previewApp(tx *outbox.Tx, p *planner, app, id string, res mapping.Result) (AppPreview, error) {

@@ -21,7 +21,7 @@ func mappingCmd(g *globals) *cobra.Command {
 			if err := mapping.Check(files, mapping.AnyGroup{}); err != nil {
 				return usageError{err}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d mapping file(s) OK\n", len(files))
+			fmt.Fprintf(cmd.OutOrStdout(), "%d mapping file(s) OK (group DNs were not looked up: the agent checks them against the directory when it loads the mapping)\n", len(files))
 			return nil
 		},
 	})

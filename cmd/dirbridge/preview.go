@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/dirbridge/dirbridge/mapping"
 )
 
 func previewCmd(g *globals) *cobra.Command {
@@ -30,6 +32,9 @@ func previewCmd(g *globals) *cobra.Command {
 			}
 			return g.print(cmd, p, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "Person\t%s\nId\t%s\nRead from\t%s\nIn scope\t%v\n", p.Entry.DN, p.Entry.ID, p.Source, p.InScope)
+				for _, tst := range p.Scope {
+					fmt.Fprintf(w, "  scope\t%s %s\n", verdict(tst), tst.What)
+				}
 				id := p.Identity
 				fmt.Fprintf(w, "Identity\tuserName=%s anchor=%s active=%v frozen=%v protected=%v\n", id.UserName, id.Anchor, id.Active, id.Frozen, id.Protected)
 				names := make([]string, 0, len(p.Entry.Attributes))
@@ -47,7 +52,10 @@ func previewCmd(g *globals) *cobra.Command {
 				sort.Strings(apps)
 				for _, name := range apps {
 					a := p.Apps[name]
-					fmt.Fprintf(w, "\nApp %s\tassigned=%v %s\n", name, a.Assigned, a.Rule)
+					fmt.Fprintf(w, "\nApp %s\tassigned=%v\n", name, a.Assigned)
+					for _, tst := range a.Rules {
+						fmt.Fprintf(w, "  rule\t%s %s\n", verdict(tst), tst.What)
+					}
 					if a.Desired != nil {
 						keys := make([]string, 0, len(a.Desired.Attributes))
 						for k := range a.Desired.Attributes {
@@ -78,4 +86,17 @@ func printable(s string) string {
 		}
 	}
 	return s
+}
+
+func verdict(t mapping.Test) string {
+	switch {
+	case t.Err != "":
+		return "error (" + t.Err + ")"
+	case t.Decided:
+		return "MATCH (decides)"
+	case t.Passed:
+		return "match"
+	default:
+		return "no match"
+	}
 }
