@@ -127,6 +127,12 @@ func (a *Agent) newConnector(name string, app config.App, dryRun bool) (connecto
 	return connectors.New(app.Connector, env)
 }
 
+// evalFailed records a person the mapping could not evaluate.
+func (a *Agent) evalFailed(personID, dn string, err error) {
+	a.log.Warn().Err(err).Str("person", personID).Str("dn", dn).Msg("the mapping cannot be evaluated for this person; their accounts stay as they are")
+	a.status.addEvalError(EvalError{Person: personID, DN: dn, Error: err.Error(), At: a.now()})
+}
+
 // restoreStatus shows the last complete full read of an earlier run.
 func (a *Agent) restoreStatus() {
 	var meta fullReadMeta

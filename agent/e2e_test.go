@@ -31,17 +31,28 @@ type world struct {
 	done    chan error
 }
 
-func startWorld(t *testing.T) *world { return startWorldWith(t, nil) }
+func startWorld(t *testing.T) *world { return startWorldEdited(t, nil, nil) }
 
 // startWorldWith runs the agent on a demo workspace whose config text edit
 // may change (another connector, other settings).
 func startWorldWith(t *testing.T, edit func(cfg string) string) *world {
+	return startWorldEdited(t, edit, nil)
+}
+
+// startWorldEdited also lets the test change the mapping before the start.
+func startWorldEdited(t *testing.T, edit, editMapping func(string) string) *world {
 	t.Helper()
 	dir := t.TempDir()
 	if err := demo.Write(dir, "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	w := &world{t: t, dir: dir, entries: demo.Directory()}
+	if editMapping != nil {
+		m, _ := os.ReadFile(filepath.Join(dir, demo.MappingFile))
+		if err := os.WriteFile(filepath.Join(dir, demo.MappingFile), []byte(editMapping(string(m))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cfgText, _ := os.ReadFile(filepath.Join(dir, demo.ConfigFile))
 	// poll faster than the demo does
 	cfgText = []byte(strings.ReplaceAll(string(cfgText), "pollInterval: 1s", "pollInterval: 50ms"))
@@ -245,5 +256,81 @@ func TestEndToEndEveryOperation(t *testing.T) {
 			t.Errorf("slack requests: %v", c)
 		}
 		return nil
+	})
+}
+
+func TestUniqueUserNamesAcrossPeople(t *testing.T) {
+	// Given names repeat in the demo (ten names for 50 people): unique() must
+	// give the second Alice the next candidate, not the first Alice's name.
+	w := startWorldWith(t, func(cfg string) string { return cfg })
+	mappingPath := filepath.Join(w.dir, demo.MappingFile)
+	text, _ := os.ReadFile(mappingPath)
+	uniq := strings.Replace(string(text), `userName: lower(sAMAccountName) + "@corp.example"`,
+		`userName: unique([lower(givenName) + "@corp.example", lower(givenName) + "." + lower(sn) + "@corp.example", lower(sAMAccountName) + "@corp.example"])`, 1)
+	if uniq == string(text) {
+		t.Fatal("the demo mapping changed; update this test")
+	}
+	if err := os.WriteFile(mappingPath, []byte(uniq), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.waitFor("a mapping with unique userNames applied", func(tx *outbox.Tx) bool {
+		n := 0
+		_ = tx.States("slack", func(st outbox.AppState) error {
+			if st.Desired != nil && !strings.Contains(st.Desired.UserName, "0@") && strings.Count(st.Desired.UserName, ".") >= 1 {
+				n++
+			}
+			return nil
+		})
+		return n > 0
+	})
+	seen := map[string]string{}
+	_ = w.a.store.View(func(tx *outbox.Tx) error {
+		return tx.States("", func(st outbox.AppState) error {
+			if st.Desired == nil {
+				return nil
+			}
+			key := st.App + "/" + strings.ToLower(st.Desired.UserName)
+			if other, dup := seen[key]; dup && other != st.PersonID {
+				t.Errorf("%s is given to %s and %s", key, other, st.PersonID)
+			}
+			seen[key] = st.PersonID
+			return nil
+		})
+	})
+}
+
+func TestOnePersonsFailureDoesNotStopTheOthers(t *testing.T) {
+	// With only the given name as a candidate, the second Alice cannot get a
+	// userName: her evaluation fails, everyone else is provisioned, and the
+	// status shows who failed and why.
+	w := startWorldEdited(t, nil, func(m string) string {
+		return strings.Replace(m, `userName: lower(sAMAccountName) + "@corp.example"`,
+			`userName: unique([lower(givenName) + "." + lower(sn) + "@corp.example"])`, 1)
+	})
+	// The demo's given.family pairs are all distinct; renaming Bob Martin to
+	// Alice Martin makes his only candidate one that Alice already holds.
+	w.waitFor("the initial Creates", func(tx *outbox.Tx) bool { return tx.Counts("slack")[outbox.StateCompleted] == 33 })
+	bob := demo.People()[1]
+	w.edit(func(e []*ldap.Entry) []*ldap.Entry {
+		e = setAttr(e, bob.Login, "givenName", "Alice")
+		return e
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for len(w.a.status.get().EvalErrors) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no evaluation error reported")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ee := w.a.status.get().EvalErrors[0]
+	if !strings.Contains(ee.DN, "Bob Martin") || !strings.Contains(ee.Error, "taken") {
+		t.Fatalf("evaluation error: %+v", ee)
+	}
+	// Others still flow: disabling someone else is delivered.
+	dave := demo.People()[3] // in Slack
+	id := personID(t, w.a, dave.Login)
+	w.edit(func(e []*ldap.Entry) []*ldap.Entry { return setAttr(e, dave.Login, "userAccountControl", "514") })
+	w.waitFor("dave's Deactivate despite bob's failure", func(tx *outbox.Tx) bool {
+		return completed(tx, "slack", id, connectors.OpDeactivate)
 	})
 }

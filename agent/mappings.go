@@ -102,7 +102,7 @@ func (m *mappings) newPlanner(ev mapping.Evaluator) *planner {
 			policy[name][connectors.Operation(op)] = true
 		}
 	}
-	return &planner{eval: ev, guard: m.a.guard, policy: policy}
+	return &planner{eval: ev, guard: m.a.guard, policy: policy, evalFailed: m.a.evalFailed}
 }
 
 // planner returns the running mapping's planner, nil before the first

@@ -37,7 +37,8 @@ code{font-size:.9em}form{margin:1em 0}input{font-size:1em;padding:.3em;width:22e
 Last full read: {{t .FullReadEnded}} ({{.FullReadPeople}} people).
 Last change seen: {{t .LastChange}}.
 {{if .LastError}}<br><span class="bad">Directory error: {{.LastError}}</span>{{end}}
-{{if .FullReadError}}<br><span class="bad">Full read error: {{.FullReadError}}</span>{{end}}{{end}}
+{{if .FullReadError}}<br><span class="bad">Full read error: {{.FullReadError}}</span>{{end}}
+{{range .EvalErrors}}<br><span class="bad">Mapping failed for {{.DN}}: {{.Error}}</span>{{end}}{{end}}
 <br>Mapping: {{range .S.Mapping.Files}}<code>{{.}}</code> {{end}} loaded {{t .S.Mapping.LoadedAt}}
 {{if .S.Mapping.Error}}<br><span class="bad">Mapping rejected (the last good one keeps running):</span><pre>{{.S.Mapping.Error}}</pre>{{end}}</p>
 

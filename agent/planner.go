@@ -19,6 +19,8 @@ type planner struct {
 	eval   mapping.Evaluator
 	guard  *guard
 	policy map[string]map[connectors.Operation]bool // app -> operations that always need approval
+	// evalFailed reports a person whose evaluation failed (status page, log).
+	evalFailed func(personID, dn string, err error)
 }
 
 // txMemberships answers the mapping's group questions from the store's
@@ -27,6 +29,31 @@ type txMemberships struct{ tx *outbox.Tx }
 
 func (m txMemberships) Groups(personID string, nested bool) ([]string, error) {
 	return m.tx.MemberGroups(personID, nested)
+}
+
+// Taken answers the mapping's unique() from the store's index of values
+// people hold (mapping.Uniqueness), in the same transaction, so two people
+// planned together never get the same value.
+func (m txMemberships) Taken(app, attribute, value, personID string) (bool, error) {
+	return m.tx.Taken(app, attribute, value, personID), nil
+}
+
+// holdings lists the values a person's evaluation gives them: identity
+// userName and email, and every text attribute of every assigned app.
+func holdings(res mapping.Result) []outbox.Holding {
+	h := []outbox.Holding{{App: "", Attribute: "userName", Value: res.Identity.UserName},
+		{App: "", Attribute: "email", Value: res.Identity.Email}}
+	for app, ar := range res.Apps {
+		if !ar.Assigned {
+			continue
+		}
+		for attr, v := range ar.User.Attributes {
+			if s, ok := v.(string); ok && len(s) <= 256 {
+				h = append(h, outbox.Holding{App: app, Attribute: attr, Value: s})
+			}
+		}
+	}
+	return h
 }
 
 // Planned is one request the planner queued (or would queue, in a preview).
@@ -49,11 +76,27 @@ func (p *planner) plan(tx *outbox.Tx, personID, cause string, now time.Time) ([]
 	if ok && !snap.Deleted {
 		res, err = p.eval.Evaluate(mapping.Person{ID: snap.ID, DN: snap.DN, Attributes: snap.Attributes}, txMemberships{tx}, now)
 		if err != nil {
-			return nil, fmt.Errorf("evaluate %s (%s): %w", snap.DN, personID, err)
+			// One person's data must not stop everyone else's changes: the
+			// person keeps their current state and the error is shown.
+			if p.evalFailed != nil {
+				p.evalFailed(personID, snap.DN, err)
+			}
+			return nil, nil
 		}
 	}
 	if res.Identity.Protected {
 		return nil, nil // protected accounts are excluded from any change
+	}
+	// People out of scope keep their values (their deactivated accounts
+	// still carry them); only a person deleted from the directory frees them.
+	if ok && !snap.Deleted && res.InScope {
+		if err := tx.SetHoldings(personID, holdings(res)); err != nil {
+			return nil, err
+		}
+	} else if ok && snap.Deleted {
+		if err := tx.SetHoldings(personID, nil); err != nil {
+			return nil, err
+		}
 	}
 	next := res.NextChange
 	if !next.After(now) {

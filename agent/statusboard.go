@@ -23,7 +23,20 @@ type SyncStatus struct {
 	ChangesSeen     int       `json:"changesSinceStart"`
 	LastError       string    `json:"lastError,omitempty"`
 	LastErrorAt     time.Time `json:"lastErrorAt,omitzero"`
+	// EvalErrors are people whose mapping evaluation failed (most recent
+	// first, at most maxEvalErrors); they keep their current accounts.
+	EvalErrors []EvalError `json:"evaluationErrors,omitempty"`
 }
+
+// EvalError is one person the mapping could not evaluate.
+type EvalError struct {
+	Person string    `json:"person"`
+	DN     string    `json:"dn"`
+	Error  string    `json:"error"`
+	At     time.Time `json:"at"`
+}
+
+const maxEvalErrors = 50
 
 func newStatusBoard() *statusBoard { return &statusBoard{} }
 
@@ -58,8 +71,22 @@ func (b *statusBoard) setSyncError(err error) {
 	b.sync.LastError, b.sync.LastErrorAt = err.Error(), time.Now().UTC()
 }
 
+func (b *statusBoard) addEvalError(e EvalError) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	kept := []EvalError{e}
+	for _, old := range b.sync.EvalErrors {
+		if old.Person != e.Person && len(kept) < maxEvalErrors {
+			kept = append(kept, old)
+		}
+	}
+	b.sync.EvalErrors = kept
+}
+
 func (b *statusBoard) get() SyncStatus {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.sync
+	s := b.sync
+	s.EvalErrors = append([]EvalError(nil), b.sync.EvalErrors...)
+	return s
 }

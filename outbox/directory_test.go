@@ -131,3 +131,37 @@ func TestBinaryAttributesSurviveTheStore(t *testing.T) {
 		return nil
 	})
 }
+
+func TestTakenValues(t *testing.T) {
+	s, _ := openTest(t)
+	update(t, s, func(tx *Tx) error {
+		if err := tx.SetHoldings("ann", []Holding{{"", "userName", "JDoe"}, {"slack", "userName", "jdoe@x"}}); err != nil {
+			return err
+		}
+		if !tx.Taken("", "userName", "jdoe", "bob") || tx.Taken("", "userName", "jdoe", "ann") || tx.Taken("zoom", "userName", "jdoe@x", "bob") {
+			t.Error("taken answers wrong")
+		}
+		// bob asks for the same value: ann keeps it.
+		if err := tx.SetHoldings("bob", []Holding{{"", "userName", "jdoe"}}); err != nil {
+			return err
+		}
+		if !tx.Taken("", "userName", "jdoe", "bob") {
+			t.Error("the first holder must keep the value")
+		}
+		// ann gives it up: it is free.
+		if err := tx.SetHoldings("ann", nil); err != nil {
+			return err
+		}
+		if tx.Taken("", "userName", "jdoe", "bob") {
+			t.Error("a released value is still taken")
+		}
+		// bob is re-planned with the same values: now he holds it.
+		if err := tx.SetHoldings("bob", []Holding{{"", "userName", "jdoe"}}); err != nil {
+			return err
+		}
+		if !tx.Taken("", "userName", "jdoe", "carol") {
+			t.Error("bob should hold the released value now")
+		}
+		return nil
+	})
+}

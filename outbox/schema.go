@@ -34,10 +34,12 @@ var (
 	bExtIDs   = []byte("extids")   // app \0 external id -> person
 	bStaged   = []byte("staged")   // group \0 member -> nil: memberships seen by the running full read
 	bDirty    = []byte("dirty")    // person -> nil: people the running full read must plan at its end
+	bTaken    = []byte("taken")    // app \0 attribute \0 lower(value) -> person: values held, for unique()
+	bHolds    = []byte("holds")    // person -> JSON list of the taken keys they hold
 )
 
 var allBuckets = [][]byte{bMeta, bRequests, bStates, bReady, bInflight, bHistory, bCounts, bLog,
-	bCursors, bPeople, bGroups, bDNs, bMembers, bMemberOf, bTimers, bTimerOf, bExtIDs, bStaged, bDirty}
+	bCursors, bPeople, bGroups, bDNs, bMembers, bMemberOf, bTimers, bTimerOf, bExtIDs, bStaged, bDirty, bTaken, bHolds}
 
 // migrations[v] upgrades a file from schema v to v+1. Version 0 is an empty
 // file. Each runs in the same transaction that records the new version, so
