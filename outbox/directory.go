@@ -4,8 +4,8 @@ import (
 	"github.com/dirbridge/dirbridge/directory"
 
 	"bytes"
-	"encoding/json"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"sort"
 	"time"
 )

@@ -1,7 +1,7 @@
 package outbox
 
 import (
-	"encoding/json"
+	json "github.com/goccy/go-json"
 	"slices"
 	"strings"
 )

@@ -2,8 +2,8 @@ package outbox
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
