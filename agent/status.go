@@ -206,15 +206,7 @@ func (a *Agent) getRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := RequestWithLog(a.store, id)
-	if errors.Is(err, outbox.ErrNotFound) {
-		writeError(w, http.StatusNotFound, err.Error())
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
+	respond(w, d, err)
 }
 
 // RequestWithLog reads a request and its log entries.
@@ -243,18 +235,11 @@ func (a *Agent) actOnRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := Act(r.Context(), a.store, id, r.PathValue("action"), actor(r))
-	switch {
-	case errors.Is(err, outbox.ErrNotFound):
-		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, outbox.ErrIllegalTransition), errors.Is(err, errUnknownAction):
-		writeError(w, http.StatusConflict, err.Error())
-	case err != nil:
-		writeError(w, http.StatusInternalServerError, err.Error())
-	default:
+	if err == nil {
 		a.log.Info().Uint64("request", id).Str("action", r.PathValue("action")).Str("actor", actor(r)).Msg("operator action")
 		a.poke()
-		writeJSON(w, http.StatusOK, req)
 	}
+	respond(w, req, err)
 }
 
 var errUnknownAction = errors.New("unknown action (want retry, approve, deny, cancel or complete)")
@@ -319,15 +304,7 @@ type PersonView struct {
 
 func (a *Agent) getPerson(w http.ResponseWriter, r *http.Request) {
 	v, err := LookupPerson(a.store, r.PathValue("who"))
-	if errors.Is(err, outbox.ErrNotFound) {
-		writeError(w, http.StatusNotFound, err.Error())
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	respond(w, v, err)
 }
 
 // loginAttributes are tried, in order, when a person is looked up by name.
@@ -407,14 +384,7 @@ func (a *Agent) postFullRead(w http.ResponseWriter, r *http.Request) {
 
 func (a *Agent) getPreview(w http.ResponseWriter, r *http.Request) {
 	p, err := a.Preview(r.Context(), r.PathValue("who"))
-	switch {
-	case errors.Is(err, outbox.ErrNotFound):
-		writeError(w, http.StatusNotFound, err.Error())
-	case err != nil:
-		writeError(w, http.StatusInternalServerError, err.Error())
-	default:
-		writeJSON(w, http.StatusOK, p)
-	}
+	respond(w, p, err)
 }
 
 func (a *Agent) listAccounts(w http.ResponseWriter, r *http.Request) {
@@ -437,6 +407,21 @@ func Accounts(s *outbox.Store, app string) ([]outbox.AppState, error) {
 		})
 	})
 	return out, err
+}
+
+// respond writes v, or err with the status that says what kind of error it
+// is: not found, a state the request is not in, or our fault.
+func respond(w http.ResponseWriter, v any, err error) {
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, v)
+	case errors.Is(err, outbox.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, outbox.ErrIllegalTransition), errors.Is(err, errUnknownAction):
+		writeError(w, http.StatusConflict, err.Error())
+	default:
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

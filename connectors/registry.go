@@ -2,10 +2,10 @@ package connectors
 
 import (
 	"fmt"
-	"sort"
-	"sync"
 
 	"github.com/rs/zerolog"
+
+	"github.com/dirbridge/dirbridge/internal/registry"
 )
 
 // Env is what a connector factory gets from the agent.
@@ -23,30 +23,15 @@ type Env struct {
 // Factory creates a connector for one app.
 type Factory func(env Env) (Connector, error)
 
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]Factory{}
-)
+var factories = registry.New[Factory]("connectors")
 
 // Register makes a connector available by name. It panics when the name is
 // taken or the factory is nil: both are programming errors found at start-up.
-func Register(name string, f Factory) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if f == nil {
-		panic("connectors: Register factory is nil for " + name)
-	}
-	if _, dup := registry[name]; dup {
-		panic("connectors: Register called twice for " + name)
-	}
-	registry[name] = f
-}
+func Register(name string, f Factory) { factories.Register(name, f, f == nil) }
 
 // New creates the connector registered as name.
 func New(name string, env Env) (Connector, error) {
-	registryMu.RLock()
-	f, ok := registry[name]
-	registryMu.RUnlock()
+	f, ok := factories.Get(name)
 	if !ok {
 		return nil, fmt.Errorf("connectors: unknown connector %q (known: %v)", name, Names())
 	}
@@ -58,13 +43,4 @@ func New(name string, env Env) (Connector, error) {
 }
 
 // Names lists the registered connectors, sorted.
-func Names() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return factories.Names() }

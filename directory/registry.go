@@ -2,10 +2,10 @@ package directory
 
 import (
 	"fmt"
-	"sort"
-	"sync"
 
 	"github.com/rs/zerolog"
+
+	"github.com/dirbridge/dirbridge/internal/registry"
 )
 
 // Env is what a source factory gets from the agent.
@@ -26,30 +26,15 @@ type Env struct {
 // Factory creates a source.
 type Factory func(env Env) (Source, error)
 
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]Factory{}
-)
+var factories = registry.New[Factory]("directory")
 
 // Register makes a source type available by name; it panics on a duplicate
 // name or a nil factory (programming errors found at start-up).
-func Register(name string, f Factory) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if f == nil {
-		panic("directory: Register factory is nil for " + name)
-	}
-	if _, dup := registry[name]; dup {
-		panic("directory: Register called twice for " + name)
-	}
-	registry[name] = f
-}
+func Register(name string, f Factory) { factories.Register(name, f, f == nil) }
 
 // New creates the source registered as name.
 func New(name string, env Env) (Source, error) {
-	registryMu.RLock()
-	f, ok := registry[name]
-	registryMu.RUnlock()
+	f, ok := factories.Get(name)
 	if !ok {
 		return nil, fmt.Errorf("directory: unknown source type %q (known: %v)", name, Names())
 	}
@@ -57,13 +42,4 @@ func New(name string, env Env) (Source, error) {
 }
 
 // Names lists the registered source types, sorted.
-func Names() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return factories.Names() }
