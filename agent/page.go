@@ -13,6 +13,9 @@ import (
 // API or the CLI.
 var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"count": func(m map[outbox.State]int, s string) int { return m[outbox.State(s)] },
+	"rows": func(reqs []outbox.Request, names map[string]string) map[string]any {
+		return map[string]any{"Reqs": reqs, "Names": names}
+	},
 	"t": func(v any) string {
 		if tm, ok := v.(interface{ IsZero() bool }); ok && tm.IsZero() {
 			return "never"
@@ -57,14 +60,14 @@ Last change seen: {{t .LastChange}}.
 {{range $app, $st := .Apps}}<tr><td>{{$app}}</td><td>{{$st.Account.ExternalID}} {{$st.Account.UserName}} {{$st.Account.Status}}</td>
 <td>{{with $st.Desired}}{{if .Active}}active{{else}}inactive{{end}}{{if .Frozen}}, frozen{{end}}{{else}}no account{{end}}</td>
 <td>{{with $st.Confirmed}}{{if .Active}}active{{else}}inactive{{end}}{{if .Frozen}}, frozen{{end}}{{else}}none{{end}}</td><td>{{len $st.Pending}}</td></tr>{{end}}</table>
-<h2>Requests for this person</h2>{{template "reqs" .Requests}}{{end}}
+<h2>Requests for this person</h2>{{template "reqs" (rows .Requests $.Names)}}{{end}}
 
-<h2>Held for approval</h2>{{template "reqs" .Held}}
-<h2>Failed (waiting for an operator)</h2>{{template "reqs" .Failed}}
+<h2>Held for approval</h2>{{template "reqs" (rows .Held .Names)}}
+<h2>Failed (waiting for an operator)</h2>{{template "reqs" (rows .Failed .Names)}}
 <p class="muted">JSON: <a href="/api/v1/status">/api/v1/status</a>, <a href="/api/v1/requests">/api/v1/requests</a>. Retry, approve, deny and cancel with <code>dirbridge requests ...</code> or the token-protected API.</p>
 </body></html>
-{{define "reqs"}}{{if .}}<table><tr><th>#</th><th>App</th><th>Person</th><th>Operation</th><th>State</th><th>Why</th><th>Last error</th><th>Updated</th></tr>
-{{range .}}<tr><td><a href="/api/v1/requests/{{.ID}}">{{.ID}}</a></td><td>{{.App}}</td><td>{{.PersonID}}</td><td>{{.Op}}</td><td>{{.State}}{{if .HeldBecause}}<br><span class="muted">{{.HeldBecause}}</span>{{end}}</td><td>{{.Reason}}</td><td>{{.LastError}}</td><td>{{t .Updated}}</td></tr>{{end}}</table>{{else}}<p class="muted">None.</p>{{end}}{{end}}`))
+{{define "reqs"}}{{if .Reqs}}<table><tr><th>#</th><th>App</th><th>Person</th><th>Operation</th><th>State</th><th>Why</th><th>Last error</th><th>Updated</th></tr>
+{{range .Reqs}}<tr><td><a href="/api/v1/requests/{{.ID}}">{{.ID}}</a></td><td>{{.App}}</td><td>{{index $.Names .PersonID}}</td><td>{{.Op}}</td><td>{{.State}}{{if .HeldBecause}}<br><span class="muted">{{.HeldBecause}}</span>{{end}}</td><td>{{.Reason}}</td><td>{{.LastError}}</td><td>{{t .Updated}}</td></tr>{{end}}</table>{{else}}<p class="muted">None.</p>{{end}}{{end}}`))
 
 type pageApp struct {
 	Name string
@@ -89,17 +92,44 @@ func (a *Agent) page(w http.ResponseWriter, r *http.Request) {
 		data["Failed"], _ = tx.ListRequests(outbox.Filter{States: []outbox.State{outbox.StateFailed}, Limit: 50})
 		return nil
 	})
+	var shown []outbox.Request
 	if who := r.URL.Query().Get("person"); who != "" {
 		if v, err := LookupPerson(a.store, who); err != nil {
 			data["PersonErr"] = err.Error()
 		} else {
 			data["Person"] = v
+			shown = v.Requests
 		}
 	}
+	for _, k := range []string{"Held", "Failed"} {
+		if reqs, ok := data[k].([]outbox.Request); ok {
+			shown = append(shown, reqs...)
+		}
+	}
+	data["Names"] = a.displayNames(shown)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	w.Header().Set("X-Frame-Options", "DENY")
 	if err := pageTmpl.Execute(w, data); err != nil {
 		a.log.Error().Err(err).Msg("status page")
 	}
+}
+
+// displayNames gives helpdesk staff a name instead of an objectGUID: the
+// person's DN as the directory last showed it.
+func (a *Agent) displayNames(reqs []outbox.Request) map[string]string {
+	names := map[string]string{}
+	_ = a.store.View(func(tx *outbox.Tx) error {
+		for _, r := range reqs {
+			if _, done := names[r.PersonID]; done {
+				continue
+			}
+			names[r.PersonID] = r.PersonID
+			if s, ok, _ := tx.Person(r.PersonID); ok && s.DN != "" {
+				names[r.PersonID] = s.DN
+			}
+		}
+		return nil
+	})
+	return names
 }
