@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,9 +64,15 @@ func (a *Agent) serveStatus(ctx context.Context) error {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	a.log.Info().Str("url", "http://"+ln.Addr().String()+"/").Msg("status endpoint listening")
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
+	cert, key := a.cfg.Resolve(a.cfg.Status.TLSCert), a.cfg.Resolve(a.cfg.Status.TLSKey)
+	scheme, serve := "http", func() error { return srv.Serve(ln) }
+	if cert != "" && key != "" {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		scheme, serve = "https", func() error { return srv.ServeTLS(ln, cert, key) }
+	}
+	a.log.Info().Str("url", scheme+"://"+ln.Addr().String()+"/").Msg("status endpoint listening")
+	if err := serve(); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("status endpoint: %w", err)
 	}
 	return nil
 }
@@ -94,14 +101,18 @@ func (a *Agent) Handler() http.Handler {
 // rebinding: a web page must not reach the loopback API by a name it owns).
 func (a *Agent) checkHost(next http.Handler) http.Handler {
 	listenHost, _, _ := net.SplitHostPort(a.cfg.Status.Listen)
+	allowed := map[string]bool{"localhost": true, strings.ToLower(listenHost): true}
+	for _, h := range a.cfg.Status.Hostnames {
+		allowed[strings.ToLower(h)] = true
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
-		host = strings.Trim(host, "[]")
+		host = strings.ToLower(strings.Trim(host, "[]"))
 		switch {
-		case host == "localhost", host == listenHost, net.ParseIP(host) != nil && net.ParseIP(host).IsLoopback():
+		case allowed[host], net.ParseIP(host) != nil && net.ParseIP(host).IsLoopback():
 			next.ServeHTTP(w, r)
 		default:
 			http.Error(w, "unexpected Host header", http.StatusMisdirectedRequest)

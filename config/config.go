@@ -32,6 +32,10 @@
 //	status:
 //	  listen: 127.0.0.1:8470              # loopback unless you say otherwise
 //	  tokenFile: /etc/dirbridge/status.token   # needed for retry/approve/deny/cancel
+//	  # allowRemote: true                 # other interfaces: only with tlsCert and tlsKey
+//	  # tlsCert: /etc/dirbridge/status.crt
+//	  # tlsKey: /etc/dirbridge/status.key
+//	  # hostnames: [dirbridge01.corp.example]
 //	log:
 //	  level: info                         # debug | info | warn | error
 //	  format: json                        # json | console
@@ -108,8 +112,14 @@ type Sync struct {
 type Status struct {
 	Listen    string `yaml:"listen"`
 	TokenFile string `yaml:"tokenFile"`
-	// AllowRemote must be set to listen on anything but loopback.
-	AllowRemote bool `yaml:"allowRemote"`
+	// AllowRemote must be set to listen on anything but loopback, and then
+	// TLSCert and TLSKey are required: the page shows personal data.
+	AllowRemote bool   `yaml:"allowRemote"`
+	TLSCert     string `yaml:"tlsCert"`
+	TLSKey      string `yaml:"tlsKey"`
+	// Hostnames the endpoint answers to besides loopback names (the Host
+	// header is checked against DNS rebinding).
+	Hostnames []string `yaml:"hostnames"`
 }
 
 // Log configures logging.
@@ -255,8 +265,14 @@ func checkListen(s Status) error {
 		return nil
 	}
 	ip := net.ParseIP(host)
-	if (ip == nil || !ip.IsLoopback()) && !s.AllowRemote {
-		return fmt.Errorf("%q is not a loopback address; set status.allowRemote: true to serve other interfaces (the status page shows personal data)", s.Listen)
+	if ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	if !s.AllowRemote {
+		return fmt.Errorf("%q is not a loopback address; set status.allowRemote: true (with tlsCert and tlsKey) to serve other interfaces (the status page shows personal data)", s.Listen)
+	}
+	if s.TLSCert == "" || s.TLSKey == "" {
+		return fmt.Errorf("%q is not a loopback address: status.tlsCert and status.tlsKey are required to serve it", s.Listen)
 	}
 	return nil
 }
