@@ -93,6 +93,10 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/people/{who}", a.getPerson)
 	mux.HandleFunc("GET /api/v1/accounts", a.listAccounts)
 	mux.HandleFunc("GET /api/v1/preview/{who}", a.getPreview)
+	mux.HandleFunc("GET /api/v1/apps/{app}/reconcile", func(w http.ResponseWriter, r *http.Request) {
+		rep, err := a.Reconcile(r.Context(), r.PathValue("app"))
+		respond(w, rep, err)
+	})
 	mux.HandleFunc("GET /{$}", a.page)
 	return a.checkHost(mux)
 }
