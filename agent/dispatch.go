@@ -242,8 +242,10 @@ func (r *appRunner) settle(ctx context.Context, w outbox.Work, res connectors.Re
 	var stored outbox.Request
 	r.recordAsync(rec, w, func(tx *outbox.Tx) error {
 		var err2 error
-		stored, err2 = tx.Fail(w.Request.ID, err, r.policy)
-		return err2
+		if stored, err2 = tx.Fail(w.Request.ID, err, r.policy); err2 != nil {
+			return err2
+		}
+		return tx.NoteAccount(w.Request.App, w.Request.PersonID, acct) // what the app did do
 	}, func() {
 		r.log.Warn().Err(err).Uint64("request", w.Request.ID).Str("op", string(w.Request.Op)).
 			Str("person", w.Request.PersonID).Str("state", string(stored.State)).Time("next", stored.NextAttempt).

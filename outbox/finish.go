@@ -60,6 +60,24 @@ func (tx *Tx) link(st *AppState, acct connectors.Account) error {
 	return tx.btx.Bucket(bExtIDs).Put(join(st.App, acct.ExternalID), []byte(st.PersonID))
 }
 
+// NoteAccount records the account as the app last showed it without
+// completing anything: a Salesforce deactivation that was refused after the
+// freeze went through leaves the account Frozen, and the status page must
+// say so while the request retries.
+func (tx *Tx) NoteAccount(app, person string, acct connectors.Account) error {
+	if acct.ExternalID == "" && acct.Status == "" {
+		return nil
+	}
+	st, _, err := tx.State(app, person)
+	if err != nil {
+		return err
+	}
+	if err := tx.link(&st, acct); err != nil {
+		return err
+	}
+	return tx.putState(&st)
+}
+
 // PersonByExternalID returns the person linked to an app account.
 func (tx *Tx) PersonByExternalID(app, externalID string) (string, bool) {
 	v := tx.btx.Bucket(bExtIDs).Get(join(app, externalID))

@@ -595,3 +595,23 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		return nil
 	})
 }
+
+func TestNoteAccountKeepsWhatTheAppDid(t *testing.T) {
+	s, clk := openTest(t)
+	provisioned(t, s, clk, "sf", "p")
+	r := enqueue(t, s, "sf", "p", connectors.OpDeactivate, user("p", false))
+	claim(t, s, "sf", 1, clk.Now())
+	update(t, s, func(tx *Tx) error {
+		if _, err := tx.Fail(r.ID, &connectors.Error{Class: connectors.Retryable, Err: errors.New("hierarchy")}, RetryPolicy{}); err != nil {
+			return err
+		}
+		return tx.NoteAccount("sf", "p", connectors.Account{ExternalID: "ext-p", Status: connectors.StatusFrozen})
+	})
+	_ = s.View(func(tx *Tx) error {
+		st, _, _ := tx.State("sf", "p")
+		if st.Account.Status != connectors.StatusFrozen || st.Confirmed == nil || !st.Confirmed.Active {
+			t.Errorf("account %+v confirmed %+v: want Frozen noted, confirmed unchanged", st.Account, st.Confirmed)
+		}
+		return nil
+	})
+}
