@@ -36,6 +36,7 @@ testenv-stop:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	GOOS=windows $(GO) build -o /dev/null ./cmd/dirbridge   # the Windows service build stays compilable
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
