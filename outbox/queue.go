@@ -34,7 +34,7 @@ func (tx *Tx) Enqueue(nr NewRequest) (Request, error) {
 		return Request{}, err
 	}
 	r := Request{ID: id, App: nr.App, PersonID: nr.PersonID, Op: nr.Op, Reason: nr.Reason,
-		State: StateNew, Target: cloneUser(nr.Target), NextAttempt: nr.NotBefore,
+		State: StateNew, Target: nr.Target, NextAttempt: nr.NotBefore,
 		Created: tx.now, Updated: tx.now}
 	if nr.Op.Urgent() {
 		if err := tx.supersede(&st, &r); err != nil {
@@ -54,7 +54,7 @@ func (tx *Tx) Enqueue(nr NewRequest) (Request, error) {
 		return Request{}, err
 	}
 	st.Pending = append(st.Pending, r.ID)
-	st.Planned = cloneUser(r.Target)
+	st.Planned = r.Target // encoded before Enqueue returns: no copy needed
 	if r.HeldBecause != "" { // the request itself records its creation; the log records decisions
 		if err := tx.log(&r, EventHeld, r.HeldBecause, ""); err != nil {
 			return Request{}, err
