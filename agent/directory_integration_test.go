@@ -125,24 +125,12 @@ func previewRealDirectory(t *testing.T, d realDir) {
 	c := dial(t, d.url, d.ca, d.adminDN, d.adminPW)
 	tag := randomTag()
 	ou := "ou=dbprev" + tag + "," + d.base
-	ouReq := goldap.NewAddRequest(ou, nil)
-	ouReq.Attribute("objectClass", []string{"organizationalUnit"})
-	ouReq.Attribute("ou", []string{"dbprev" + tag})
-	if err := c.Add(ouReq); err != nil {
-		t.Fatal(err)
-	}
+	add(t, c, ou, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"dbprev" + tag}})
+	t.Cleanup(func() { treeDelete(c, ou) })
 	person, group := "cn=p"+tag+","+ou, "cn=g"+tag+","+ou
 	login := "p" + tag
-	t.Cleanup(func() {
-		_ = c.Del(goldap.NewDelRequest(group, nil))
-		_ = c.Del(goldap.NewDelRequest(person, nil))
-		_ = c.Del(goldap.NewDelRequest(ou, nil))
-	})
-	for _, r := range []*goldap.AddRequest{d.person(c, person, login), d.group(group, "g"+tag, person)} {
-		if err := c.Add(r); err != nil {
-			t.Fatalf("add %s: %v", r.DN, err)
-		}
-	}
+	addReq(t, c, d.person(c, person, login))
+	addReq(t, c, d.group(group, "g"+tag, person))
 	dir := t.TempDir()
 	mappingText := fmt.Sprintf(`scope:
   users: {base: %q}
@@ -183,11 +171,7 @@ apps:
 		t.Fatalf("preview after the full read: %+v", p)
 	}
 	// A change only the live directory knows about shows as the Update it would cause.
-	mod := goldap.NewModifyRequest(person, nil)
-	mod.Replace("mail", []string{"renamed-" + login + "@example.test"})
-	if err := c.Modify(mod); err != nil {
-		t.Fatal(err)
-	}
+	modify(t, c, person, func(m *goldap.ModifyRequest) { m.Replace("mail", []string{"renamed-" + login + "@example.test"}) })
 	p, err = a.Preview(context.Background(), login)
 	if err != nil {
 		t.Fatal(err)
