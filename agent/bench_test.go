@@ -73,14 +73,7 @@ var benchSeeded int
 // Update for each, so the measured work is n Updates.
 func seedUpdates(b *testing.B, s *outbox.Store, n int) {
 	for i := 0; i < n; i += 1000 {
-		err := s.UpdateOne(func(tx *outbox.Tx) error {
-			for j := i; j < min(i+1000, n); j++ {
-				if err := seedOne(tx, j); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		err := s.UpdateOne(func(tx *outbox.Tx) error { return seedChunk(tx, i, min(i+1000, n)) })
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -88,24 +81,36 @@ func seedUpdates(b *testing.B, s *outbox.Store, n int) {
 	benchSeeded = n
 }
 
-func seedOne(tx *outbox.Tx, j int) error {
-	person := fmt.Sprintf("p%d", j)
-	u := &connectors.User{Anchor: person, UserName: person + "@corp.example", Active: true, Attributes: map[string]any{"title": "old"}}
-	if _, err := tx.Enqueue(outbox.NewRequest{App: "app", PersonID: person, Op: connectors.OpCreate, Target: u}); err != nil {
-		return err
+func seedChunk(tx *outbox.Tx, from, to int) error {
+	users := map[string]*connectors.User{}
+	for j := from; j < to; j++ {
+		person := fmt.Sprintf("p%d", j)
+		users[person] = &connectors.User{Anchor: person, UserName: person + "@corp.example", Active: true, Attributes: map[string]any{"title": "old"}}
+		if _, err := tx.Enqueue(outbox.NewRequest{App: "app", PersonID: person, Op: connectors.OpCreate, Target: users[person]}); err != nil {
+			return err
+		}
 	}
-	w, err := tx.Claim("app", 1, time.Now(), nil)
-	if err != nil || len(w) != 1 {
-		return fmt.Errorf("seed claim: %v %d", err, len(w))
+	work, err := tx.Claim("app", to-from, time.Now(), func(op connectors.Operation) bool { return op == connectors.OpUpdate })
+	if err != nil || len(work) != to-from {
+		return fmt.Errorf("seed claim: %v, %d of %d", err, len(work), to-from)
 	}
-	if err := tx.Complete(w[0].Request.ID, connectors.Account{ExternalID: "ext-" + person, Status: connectors.StatusActive}); err != nil {
-		return err
+	for _, w := range work {
+		if w.Request.Op != connectors.OpCreate {
+			return fmt.Errorf("seed claimed a %s", w.Request.Op)
+		}
+		if err := tx.Complete(w.Request.ID, connectors.Account{ExternalID: "ext-" + w.Request.PersonID, Status: connectors.StatusActive}); err != nil {
+			return err
+		}
 	}
-	nu := *u
-	nu.Attributes = map[string]any{"title": "new"}
-	if err := tx.SetDesired("app", person, &nu); err != nil {
-		return err
+	for person, u := range users {
+		nu := *u
+		nu.Attributes = map[string]any{"title": "new"}
+		if err := tx.SetDesired("app", person, &nu); err != nil {
+			return err
+		}
+		if _, err := tx.Enqueue(outbox.NewRequest{App: "app", PersonID: person, Op: connectors.OpUpdate, Target: &nu}); err != nil {
+			return err
+		}
 	}
-	_, err = tx.Enqueue(outbox.NewRequest{App: "app", PersonID: person, Op: connectors.OpUpdate, Target: &nu})
-	return err
+	return nil
 }

@@ -63,7 +63,7 @@ const maxBatch = 200
 // prefetchPerWorker is how many claimed units may wait per worker, so a
 // worker never waits for a claim transaction. A crash leaves them in
 // Provisioning, which recovery turns into verified retries.
-const prefetchPerWorker = 4
+const prefetchPerWorker = 8
 
 // maxRecording bounds outcomes being committed in the background.
 const maxRecording = 1024
@@ -151,6 +151,9 @@ func (r *appRunner) claim(ctx context.Context, batched bool, capacity int) ([][]
 	now := r.a.now()
 	r.mu.Lock()
 	free := capacity - r.inflight
+	if free < capacity/2 {
+		free = 0 // refill in bulk: one claim transaction for many requests
+	}
 	paused := r.pausedUntil.After(now)
 	licences := r.capacityTil.After(now)
 	r.mu.Unlock()
