@@ -9,12 +9,16 @@ PKGS    ?= ./...
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/dirbridge/dirbridge/agent.Version=$(VERSION)
 
-.PHONY: all build demo test unit testenv testenv-stop lint bench chaos clean
+.PHONY: all build deb demo test unit testenv testenv-stop lint bench chaos clean
 
 all: lint test
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/dirbridge ./cmd/dirbridge
+
+# A Debian package with the binary, the hardened systemd unit and an example config.
+deb:
+	bash packaging/deb/build.sh $(VERSION)
 
 demo:
 	$(GO) run ./cmd/dirbridge demo
