@@ -2,6 +2,8 @@ package outbox
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"errors"
 	"os"
 	"path/filepath"
@@ -614,4 +616,34 @@ func TestNoteAccountKeepsWhatTheAppDid(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestStateEncodingOmitsRepeatsAndRestoresThem(t *testing.T) {
+	d := user("p", true)
+	cases := []AppState{
+		{App: "a", PersonID: "p", Desired: d, Planned: user("p", true), Confirmed: user("p", true)},
+		{App: "a", PersonID: "p", Desired: d, Planned: user("p", false), Confirmed: user("p", false)},
+		{App: "a", PersonID: "p", Desired: nil, Planned: user("p", false), Confirmed: user("p", true)},
+		{App: "a", PersonID: "p"},
+	}
+	for i, st := range cases {
+		enc := encodeState(&st)
+		raw, err := json.Marshal(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeState(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Desired, st.Desired) || !reflect.DeepEqual(got.Planned, st.Planned) || !reflect.DeepEqual(got.Confirmed, st.Confirmed) {
+			t.Errorf("case %d: round trip changed the state:\n got %+v\nwant %+v", i, got, st)
+		}
+		if got.Planned != nil && got.Planned == got.Desired {
+			t.Errorf("case %d: planned and desired share one value after decoding", i)
+		}
+	}
+	if enc := encodeState(&cases[0]); !enc.PlannedIsDesired || !enc.ConfirmedIsPlanned || enc.Planned != nil {
+		t.Errorf("equal states are written in full: %+v", enc)
+	}
 }
