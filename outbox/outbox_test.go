@@ -3,10 +3,10 @@ package outbox
 import (
 	"context"
 	"encoding/json"
-	"reflect"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
