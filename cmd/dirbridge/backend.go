@@ -30,6 +30,7 @@ type backend interface {
 	Person(who string) (agent.PersonView, error)
 	Accounts(app string) ([]outbox.AppState, error)
 	Preview(who string) (agent.Preview, error)
+	DecideHeld(app string, approve bool, who string) (int, error)
 	Close() error
 }
 
@@ -59,6 +60,18 @@ type localBackend struct {
 }
 
 func (l *localBackend) Close() error { return l.a.Close() }
+
+func (l *localBackend) DecideHeld(app string, approve bool, who string) (n int, err error) {
+	err = l.s.Update(context.Background(), func(tx *outbox.Tx) error {
+		if approve {
+			n, err = tx.ApproveHeld(app, who)
+		} else {
+			n, err = tx.DenyHeld(app, who)
+		}
+		return err
+	})
+	return n, err
+}
 
 func (l *localBackend) Preview(who string) (agent.Preview, error) {
 	return l.a.Preview(context.Background(), who)
@@ -178,6 +191,16 @@ func (a *apiBackend) Act(id uint64, action, who string) (r outbox.Request, err e
 
 func (a *apiBackend) Person(who string) (v agent.PersonView, err error) {
 	return v, a.get("/api/v1/people/"+url.PathEscape(who), &v)
+}
+
+func (a *apiBackend) DecideHeld(app string, approve bool, who string) (int, error) {
+	action := "deny"
+	if approve {
+		action = "approve"
+	}
+	var out struct{ Requests int }
+	err := a.do(http.MethodPost, "/api/v1/apps/"+url.PathEscape(app)+"/held/"+action, who, &out)
+	return out.Requests, err
 }
 
 func (a *apiBackend) Preview(who string) (p agent.Preview, err error) {

@@ -40,6 +40,8 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"requests on a stopped agent", []string{"requests", "list", "--config", cfg}, exitOK, "ID  APP"},
 		{"bad request id", []string{"requests", "show", "x1", "--config", cfg}, exitUsage, "not a request id"},
 		{"unknown request", []string{"requests", "show", "999", "--config", cfg}, exitFailure, "not found"},
+		{"held batch needs an app", []string{"requests", "held", "approve", "--config", cfg}, exitUsage, "--app"},
+		{"held batch on a stopped agent", []string{"requests", "held", "deny", "--app", "slack", "--config", cfg}, exitOK, "0 held request(s) of slack denied"},
 		{"check a demo workspace", []string{"check", "--config", cfg}, exitOK, "mock target: nothing to reach"},
 		{"json output", []string{"accounts", "-o", "json", "--config", cfg}, exitOK, "[]"},
 	}

@@ -76,7 +76,7 @@ func requestsCmd(g *globals) *cobra.Command {
 				}
 			})
 		}}
-	cmd.AddCommand(list, show)
+	cmd.AddCommand(list, show, heldCmd(g))
 	for _, action := range []struct{ name, help string }{
 		{"retry", "Send a Failed or Retrying request again now"},
 		{"approve", "Approve a request held for approval"},
@@ -148,4 +148,30 @@ func oneLine(s string) string {
 		return s[:97] + "..."
 	}
 	return s
+}
+
+// heldCmd decides a whole held batch (a mass change stopped by the guard).
+func heldCmd(g *globals) *cobra.Command {
+	var app, as string
+	c := &cobra.Command{Use: "held approve|deny --app APP", Short: "Approve or deny every request of an app held for approval, at once",
+		Args: cobra.ExactArgs(1), ValidArgs: []string{"approve", "deny"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if app == "" || (args[0] != "approve" && args[0] != "deny") {
+				return usageError{fmt.Errorf("say approve or deny, and --app")}
+			}
+			b, err := g.backend()
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			n, err := b.DecideHeld(app, args[0] == "approve", operator(as))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d held request(s) of %s %s\n", n, app, map[string]string{"approve": "approved", "deny": "denied"}[args[0]])
+			return nil
+		}}
+	c.Flags().StringVar(&app, "app", "", "the app whose held batch is decided")
+	c.Flags().StringVar(&as, "as", "", "who is deciding, for the log (default: your login)")
+	return c
 }
