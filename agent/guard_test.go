@@ -73,3 +73,40 @@ func TestGuardHoldsMassChanges(t *testing.T) {
 		t.Error("after the window a deactivation should pass")
 	}
 }
+
+func TestMassDeactivationIsHeldUntilApproved(t *testing.T) {
+	w := startWorldWith(t, func(cfg string) string { return cfg + "guard:\n  maxDeactivations: 3\n" })
+	w.waitFor("the initial Creates", func(tx *outbox.Tx) bool { return tx.Counts("slack")[outbox.StateCompleted] == 33 })
+	// Slack Users leaves the directory: everyone in it (33) would lose Slack.
+	w.edit(func(e []*ldap.Entry) []*ldap.Entry {
+		for i, x := range e {
+			if strings.HasPrefix(x.DN, "CN=Slack Users,") {
+				return append(e[:i:i], e[i+1:]...)
+			}
+		}
+		t.Fatal("no Slack Users group")
+		return e
+	})
+	w.waitFor("3 deactivations delivered and 30 held", func(tx *outbox.Tx) bool {
+		c := tx.Counts("slack")
+		return c[outbox.StateCompleted] == 33+3 && c[outbox.StateAwaitingApproval] == 30
+	})
+	held, _ := outboxHeld(w, "slack")
+	if len(held) != 30 || !strings.Contains(held[0].HeldBecause, "more than 3 deactivations") {
+		t.Fatalf("held: %d, first %+v", len(held), held[0])
+	}
+	update(t, w.a.store, func(tx *outbox.Tx) error {
+		n, err := tx.ApproveHeld("slack", "security-officer")
+		if n != 30 {
+			t.Errorf("approved %d", n)
+		}
+		return err
+	})
+	w.a.poke()
+	w.waitFor("the approved batch delivered", func(tx *outbox.Tx) bool { return tx.Counts("slack")[outbox.StateCompleted] == 33+33 })
+}
+
+func outboxHeld(w *world, app string) (held []outbox.Request, err error) {
+	err = w.a.store.View(func(tx *outbox.Tx) error { held, err = tx.Held(app); return err })
+	return held, err
+}
