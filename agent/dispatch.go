@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -203,10 +204,16 @@ func (r *appRunner) deliver(ctx context.Context, chunk []outbox.Work, b connecto
 	}
 	var got []connectors.Result
 	if b != nil && len(send) > 0 {
-		got = b.ApplyBatch(ctx, send)
+		if err := recovered(func() error { got = b.ApplyBatch(ctx, send); return nil }); err != nil {
+			got = nil // every request of the batch gets the error below
+			for range send {
+				got = append(got, connectors.Result{Err: err})
+			}
+		}
 	} else {
 		for _, c := range send {
-			acct, err := r.conn.Apply(ctx, c)
+			var acct connectors.Account
+			err := recovered(func() (err error) { acct, err = r.conn.Apply(ctx, c); return err })
 			got = append(got, connectors.Result{Account: acct, Err: err})
 		}
 	}
@@ -340,4 +347,16 @@ func (r *appRunner) health() AppHealth {
 		h.Paused, h.PauseReason, h.PausedUntil = true, r.pauseReason, r.pausedUntil
 	}
 	return h
+}
+
+// recovered runs fn and turns a panic into an error: a connector or source
+// bug (or a server reply it did not expect) must fail one attempt, not
+// stop the agent.
+func recovered(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error (panic): %v", p)
+		}
+	}()
+	return fn()
 }

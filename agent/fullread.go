@@ -31,9 +31,13 @@ func (a *Agent) FullRead(ctx context.Context, acceptShrink bool) error {
 	}
 	a.log.Info().Str("source", a.source.Describe()).Uint64("generation", gen).Msg("full read started")
 	people := 0
-	cursor, err := a.source.FullRead(ctx, func(ctx context.Context, p directory.Page) error {
-		err := a.store.Update(ctx, func(tx *outbox.Tx) error { return a.stagePage(tx, p, gen) })
-		people += countPeople(p)
+	var cursor []byte
+	err := recovered(func() (err error) {
+		cursor, err = a.source.FullRead(ctx, func(ctx context.Context, p directory.Page) error {
+			err := a.store.Update(ctx, func(tx *outbox.Tx) error { return a.stagePage(tx, p, gen) })
+			people += countPeople(p)
+			return err
+		})
 		return err
 	})
 	if err != nil {

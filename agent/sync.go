@@ -61,7 +61,7 @@ func (a *Agent) syncOnce(ctx context.Context) error {
 	defer cancel()
 	a.status.setWatching(a.source.Describe())
 	watched := make(chan error, 1)
-	go func() { watched <- a.source.Watch(wctx, cursor, a.applyPage) }()
+	go func() { watched <- recovered(func() error { return a.source.Watch(wctx, cursor, a.applyPage) }) }()
 	select {
 	case accept := <-a.fullNow: // an operator asked for a full read
 		cancel()
