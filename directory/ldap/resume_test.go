@@ -30,7 +30,11 @@ type resumer struct {
 	perStepTimeout   time.Duration
 	stepDurations    []time.Duration
 	markerAttr       string
-	expectPartialAll bool // DirSync: partial entries are expected for changes
+	// settlePages (syncrepl) is how many pages without entries must also
+	// arrive: RFC 4533 gives no cookie with refresh-phase entries, only
+	// with the refreshDone message of each search, so an agent that stops
+	// before those resumes from the older cookie and sees entries again.
+	settlePages int
 }
 
 // changes is what one step delivered, markers left out.
@@ -102,6 +106,7 @@ func (r *resumer) collect(name string) changes {
 	defer cancel()
 	got := changes{entries: map[string][]directory.Entry{}}
 	var sawP, sawG bool
+	empty := 0
 	err := src.Watch(ctx, r.cursor, func(_ context.Context, p directory.Page) error {
 		got.pages++
 		if p.Cursor == nil {
@@ -119,7 +124,13 @@ func (r *resumer) collect(name string) changes {
 			}
 		}
 		got.deleted = append(got.deleted, p.Deleted...)
-		if sawP && sawG {
+		if len(p.Entries)+len(p.Deleted) == 0 {
+			empty++
+		}
+		if testing.Verbose() {
+			r.t.Logf("step %q page: %d entries %v, deleted %v", name, len(p.Entries), pageDNs(p), p.Deleted)
+		}
+		if sawP && sawG && empty >= r.settlePages {
 			cancel() // the agent stops here: this page is committed
 		}
 		return nil
@@ -137,4 +148,12 @@ func attrIs(t *testing.T, e directory.Entry, name, want string) {
 	if got := e.Attributes[strings.ToLower(name)]; len(got) != 1 || got[0] != want {
 		t.Errorf("%s: %s = %q, want %q", e.DN, name, got, want)
 	}
+}
+
+func pageDNs(p directory.Page) []string {
+	var out []string
+	for _, e := range p.Entries {
+		out = append(out, e.DN)
+	}
+	return out
 }
