@@ -24,12 +24,12 @@ type resumer struct {
 	// mark changes the marker person and the marker group (description =
 	// token); a step is complete when both came through, since a source
 	// delivers a kind's changes in the order they were made.
-	mark             func(token string)
-	markP, markG     string // IDs of the markers
-	seq              int
-	perStepTimeout   time.Duration
-	stepDurations    []time.Duration
-	markerAttr       string
+	mark           func(token string)
+	markP, markG   string // IDs of the markers
+	seq            int
+	perStepTimeout time.Duration
+	stepDurations  []time.Duration
+	markerAttr     string
 	// settlePages (syncrepl) is how many pages without entries must also
 	// arrive: RFC 4533 gives no cookie with refresh-phase entries, only
 	// with the refreshDone message of each search, so an agent that stops

@@ -1,7 +1,9 @@
 package ldap
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -286,5 +288,94 @@ func (a *adRun) checkMembers(g directory.Entry, added, removed, whole []string) 
 	}
 	if g.MembersDelta || !slices.Equal(sorted(g.Members...), sorted(whole...)) {
 		a.t.Errorf("%s: want members %v, got %+v", g.DN, whole, g)
+	}
+}
+
+// TestADLeastPrivilege: the shared DC's service account holds neither the
+// DirSync right nor access to CN=Deleted Objects. auto takes uSNChanged
+// polling and says why; a change is followed, a delete is not seen, and
+// Check reports exactly that gap with the grant that closes it.
+func TestADLeastPrivilege(t *testing.T) {
+	env := requireAD(t)
+	if v, _ := testenv.Lookup("AD_SVC_DIRSYNC"); v == "1" {
+		t.Skip("this DC was started with AD_SVC_DIRSYNC=1: the service account is not least-privilege")
+	}
+	f := newADFixture(t, env)
+	settings := env.settings(f.ou, "changes: {interval: 200ms}")
+	r := fullRead(t, newSource(t, settings, "mail", "description"))
+	var cur Cursor
+	if err := json.Unmarshal(r.cursor, &cur); err != nil || cur.Method != MethodUSN || cur.InvocationID == "" {
+		t.Fatalf("least-privilege cursor %s: want method usn with an invocationId (%v)", r.cursor, err)
+	}
+	got := runCheck(t, settings)
+	if cd := got["change detection"]; cd.Severity != directory.SeverityWarning || !strings.HasPrefix(cd.Message, "uSNChanged polling") ||
+		!strings.Contains(cd.Message, "auto: the account lacks") {
+		t.Errorf("change detection: %+v", cd)
+	}
+	if del := got["deleted objects"]; del.Severity != directory.SeverityWarning || !strings.Contains(del.Message, "NOT seen") || !strings.Contains(del.Fix, "LCRP") {
+		t.Errorf("deleted objects: %+v", del)
+	}
+	alice, carol := r.get(t, "CN=alice,"+f.staff).ID, r.get(t, "CN=carol,"+f.staff).ID
+	rs := &resumer{t: t, settings: settings, attrs: []string{"mail", "description"}, cursor: r.cursor, markerAttr: "description",
+		markP: carol, markG: r.get(t, "CN=primary,"+f.ou).ID, perStepTimeout: 20 * time.Second}
+	rs.mark = func(token string) {
+		for _, dn := range []string{"CN=carol," + f.staff, "CN=primary," + f.ou} {
+			mustModify(t, f.conn, dn, func(m *goldap.ModifyRequest) { m.Replace("description", []string{token}) })
+		}
+	}
+	got2 := rs.step("attribute change", func() {
+		mustModify(t, f.conn, "CN=alice,"+f.staff, func(m *goldap.ModifyRequest) { m.Replace("mail", []string{"alice@lp.test"}) })
+	}, alice)
+	attrIs(t, got2.last(t, alice), "mail", "alice@lp.test")
+	// The delete is invisible to this account: only the markers arrive.
+	rs.step("delete (invisible without Deleted Objects access)", func() {
+		if err := f.conn.Del(goldap.NewDelRequest("CN=bob,"+f.staff, nil)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestADCursorNotContinued: a USN cursor from another DC, from a restored
+// DC (new invocationId), above the DC's highestCommittedUSN (rolled back),
+// older than the tombstone lifetime, or of another method asks for a full
+// read instead of silently missing changes.
+func TestADCursorNotContinued(t *testing.T) {
+	env := requireAD(t)
+	f := newADFixture(t, env)
+	settings := env.settings(f.ou, "changes: {method: usn, interval: 200ms}")
+	src := newSource(t, settings, "description")
+	r := fullRead(t, src)
+	var good Cursor
+	if err := json.Unmarshal(r.cursor, &good); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		edit func(*Cursor)
+		says string
+	}{
+		"another DC": {func(c *Cursor) {
+			c.DSServiceName = "CN=NTDS Settings,CN=DC9,CN=Servers,CN=Site,CN=Sites,CN=Configuration,DC=x"
+		}, "another domain controller"},
+		"restored DC":     {func(c *Cursor) { c.InvocationID = "00000000-0000-0000-0000-000000000001" }, "restored"},
+		"rolled back":     {func(c *Cursor) { c.USN = "999999999" }, "rolled back"},
+		"too old":         {func(c *Cursor) { c.Seen = time.Now().Add(-200 * 24 * time.Hour).Unix() }, "tombstone lifetime"},
+		"another method":  {func(c *Cursor) { c.Method = MethodDirSync }, "changes now follow usn"},
+		"unreadable":      {nil, "cursor not usable"},
+		"openldap cursor": {func(c *Cursor) { c.Flavor = FlavorOpenLDAP }, "cursor is for openldap"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := good
+			b := []byte("{not json")
+			if tc.edit != nil {
+				tc.edit(&c)
+				b, _ = json.Marshal(c)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			err := src.Watch(ctx, b, func(context.Context, directory.Page) error { return nil })
+			if !errors.Is(err, directory.ErrFullReadRequired) || !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("Watch: %v, want ErrFullReadRequired saying %q", err, tc.says)
+			}
+		})
 	}
 }
