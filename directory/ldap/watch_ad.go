@@ -166,3 +166,17 @@ func (r *reader) inScope(kind directory.Kind, dn string) bool {
 	}
 	return underBase(dn, base)
 }
+
+// lookupSession opens a second session to the same server for the reads a
+// streamed search needs while it runs (whole entries, primary groups,
+// member DNs, ranged members). On the streaming connection they would
+// deadlock: go-ldap's reader blocks delivering the stream's next result
+// to a full buffer, so the lookup's answer is never read.
+func (s *Source) lookupSession(ctx context.Context, sess *session) (*session, func(), error) {
+	look, err := s.conn.openOne(ctx, sess.server)
+	if err != nil {
+		return nil, nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { look.conn.Close() })
+	return look, func() { stop(); look.Close() }, nil
+}

@@ -31,10 +31,15 @@ func (s *Source) watchDirSync(ctx context.Context, sess *session, cur *Cursor, m
 			return fmt.Errorf("directory/ldap: the cursor has no DirSync cookie for %s: %w", configKey(kind), directory.ErrFullReadRequired)
 		}
 	}
+	look, closeLook, err := s.lookupSession(ctx, sess)
+	if err != nil {
+		return err
+	}
+	defer closeLook()
 	wake := s.waker(ctx, sess)
 	for {
 		for _, kind := range followedKinds {
-			if err := s.dirSyncKind(ctx, sess, cur, m.dirSyncFlags, kind, h); err != nil {
+			if err := s.dirSyncKind(ctx, sess, look, cur, m.dirSyncFlags, kind, h); err != nil {
 				return err
 			}
 		}
@@ -44,10 +49,10 @@ func (s *Source) watchDirSync(ctx context.Context, sess *session, cur *Cursor, m
 	}
 }
 
-// dirSyncKind runs rounds for one kind until the DC says it has no more
-// data, handing every change to h.
-func (s *Source) dirSyncKind(ctx context.Context, sess *session, cur *Cursor, flags int64, kind directory.Kind, h directory.Handler) error {
-	r := newReader(sess, s)
+// dirSyncKind runs rounds for one kind on sess until the DC says it has no
+// more data, handing every change to h; look serves the reads in between.
+func (s *Source) dirSyncKind(ctx context.Context, sess, look *session, cur *Cursor, flags int64, kind directory.Kind, h directory.Handler) error {
+	r := newReader(look, s)
 	for {
 		var page directory.Page
 		emit := func(raw *goldap.Entry) error {
@@ -62,7 +67,7 @@ func (s *Source) dirSyncKind(ctx context.Context, sess *session, cur *Cursor, fl
 			return err
 		}
 		old := cur.DirSync[string(kind)]
-		cookie, more, err := r.dirSyncRound(ctx, old, flags, kind, emit)
+		cookie, more, err := r.dirSyncRound(ctx, sess, old, flags, kind, emit)
 		if err != nil {
 			return err
 		}
@@ -78,12 +83,13 @@ func (s *Source) dirSyncKind(ctx context.Context, sess *session, cur *Cursor, fl
 	}
 }
 
-// dirSyncRound runs one DirSync search from cookie and streams its entries
-// to emit; it returns the new cookie and whether the DC has more data.
-func (r *reader) dirSyncRound(ctx context.Context, cookie []byte, flags int64, kind directory.Kind, emit func(*goldap.Entry) error) ([]byte, bool, error) {
+// dirSyncRound runs one DirSync search from cookie on stream and streams
+// its entries to emit; it returns the new cookie and whether the DC has
+// more data.
+func (r *reader) dirSyncRound(ctx context.Context, stream *session, cookie []byte, flags int64, kind directory.Kind, emit func(*goldap.Entry) error) ([]byte, bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // ends the search if emit fails mid-round
-	resp := r.sess.conn.DirSyncAsync(ctx, r.dirSyncRequest(kind), 64, flags, 0, cookie)
+	resp := stream.conn.DirSyncAsync(ctx, r.dirSyncRequest(kind), 64, flags, 0, cookie)
 	var next []byte
 	var more bool
 	for resp.Next() {
@@ -96,10 +102,10 @@ func (r *reader) dirSyncRound(ctx context.Context, cookie []byte, flags int64, k
 			next, more = c.Cookie, c.Flags != 0 // MS-ADTS: a non-zero flag means more data
 		}
 	}
+	if ctx.Err() != nil { // canceled: go-ldap ends the stream without an error
+		return nil, false, ctx.Err()
+	}
 	if err := resp.Err(); err != nil {
-		if ctx.Err() != nil {
-			return nil, false, ctx.Err()
-		}
 		return nil, false, opError{server: r.sess.server, op: "DirSync of " + configKey(kind)}.classify(err)
 	}
 	if next == nil {
@@ -225,7 +231,7 @@ func (s *Source) primeDirSync(ctx context.Context, sess *session, cur *Cursor, f
 		var cookie []byte
 		for more := true; more; {
 			var err error
-			if cookie, more, err = r.dirSyncRound(ctx, cookie, flags, kind, discard); err != nil {
+			if cookie, more, err = r.dirSyncRound(ctx, sess, cookie, flags, kind, discard); err != nil {
 				return err
 			}
 		}

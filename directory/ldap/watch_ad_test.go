@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -64,6 +65,91 @@ func TestADIncremental(t *testing.T) {
 		{"dirsync", "changes: {method: auto, interval: 200ms}", MethodDirSync},
 	} {
 		t.Run(tc.name, func(t *testing.T) { runADScenario(t, env, tc.changes, tc.method) })
+		t.Run(tc.name+" pages", func(t *testing.T) { runADPages(t, env, tc.changes, tc.method) })
+	}
+}
+
+// runADPages: 600 new people arrive in pages of at most maxChangePage,
+// and a restart after the first page resumes from its cursor without
+// losing any. uSNChanged polling resumes exactly after the page (its
+// watermark is cut at a USN boundary); DirSync can only resume a round
+// from the cookie before it, so it delivers the round again (at least once).
+func runADPages(t *testing.T, env adEnv, changesYAML, method string) {
+	c := env.admin(t)
+	ou := "OU=p" + nonce() + "," + env.base
+	mustAdd(t, c, ou, map[string][]string{"objectClass": {"organizationalUnit"}})
+	t.Cleanup(func() { treeDelete(c, ou, true) })
+	settings := fmt.Sprintf("urls: [%s]\ntls: {caFile: %s}\nbind: {dn: %s, password: %s}\npeople: {base: %s}\ngroups: {base: %s}\n%s\n",
+		yamlQuote(env.ldapsURL), yamlQuote(env.ca), yamlQuote(env.svcDN), yamlQuote(env.svcPW), yamlQuote(ou), yamlQuote(ou), changesYAML)
+	r := fullRead(t, newSource(t, settings))
+	const n = 600
+	addUsers(t, env, ou, n)
+
+	w := startWatch(t, newSource(t, settings), r.cursor)
+	seen := map[string]bool{}
+	var first []string
+	var firstCursor []byte
+	w.until(t, "all new people", func(p directory.Page) bool {
+		if len(p.Entries)+len(p.Deleted) > maxChangePage {
+			t.Errorf("a page of %d entries, more than %d", len(p.Entries)+len(p.Deleted), maxChangePage)
+		}
+		if firstCursor == nil && len(p.Entries) > 0 {
+			firstCursor = p.Cursor
+			for _, e := range p.Entries {
+				first = append(first, e.ID)
+			}
+		}
+		for _, e := range p.Entries {
+			seen[e.ID] = true
+		}
+		return len(seen) == n
+	})
+	w.stop(t)
+	if len(first) == n {
+		t.Fatalf("all %d people came in one page", n)
+	}
+	resumed := map[string]bool{}
+	w2 := startWatch(t, newSource(t, settings), firstCursor)
+	w2.until(t, "the people after the first page", func(p directory.Page) bool {
+		for _, e := range p.Entries {
+			resumed[e.ID] = true
+		}
+		for id := range seen {
+			if !resumed[id] && !slices.Contains(first, id) {
+				return false
+			}
+		}
+		return true
+	})
+	w2.stop(t)
+	replayed := slices.ContainsFunc(first, func(id string) bool { return resumed[id] })
+	if method == MethodUSN && replayed {
+		t.Errorf("uSNChanged polling replayed entries of the committed first page")
+	}
+	t.Logf("%s: first page %d entries, resumed %d (replayed the first page: %v)", method, len(first), len(resumed), replayed)
+}
+
+// addUsers creates n people under ou over 4 connections.
+func addUsers(t *testing.T, env adEnv, ou string, n int) {
+	const workers = 4
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := 0; w < workers; w++ {
+		wc := env.admin(t)
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < n && errs[w] == nil; i += workers {
+				req := goldap.NewAddRequest(fmt.Sprintf("CN=p%04d,%s", i, ou), nil)
+				req.Attribute("objectClass", []string{"user"})
+				req.Attribute("sAMAccountName", []string{fmt.Sprintf("p%04d-%s", i, nonce())})
+				errs[w] = wc.Add(req)
+			}
+		}(w)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -378,4 +464,29 @@ func TestADCursorNotContinued(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestADChangeNotification: with changes.notify the poller wakes at a
+// change instead of at its interval (an hour here, far beyond the test's
+// deadline), for uSNChanged polling.
+func TestADChangeNotification(t *testing.T) {
+	env := requireAD(t)
+	f := newADFixture(t, env)
+	settings := env.settings(f.ou, "changes: {interval: 1h, notify: true}")
+	src := newSource(t, settings, "description")
+	r := fullRead(t, src)
+	alice := r.get(t, "CN=alice,"+f.staff).ID
+	w := startWatch(t, src, r.cursor)
+	// The first poll runs at once; a change after it can only come by notification.
+	w.until(t, "the first poll's page", func(directory.Page) bool { return true })
+	for i := 0; i < 3; i++ {
+		token := nonce()
+		start := time.Now()
+		mustModify(t, f.conn, "CN=alice,"+f.staff, func(m *goldap.ModifyRequest) { m.Replace("description", []string{token}) })
+		w.until(t, "alice's change, woken by a notification", func(p directory.Page) bool {
+			return hasEntry(p, func(e directory.Entry) bool { return e.ID == alice && e.Attr("description") == token })
+		})
+		t.Logf("change %d arrived after %s", i+1, time.Since(start).Round(time.Millisecond))
+	}
+	w.stop(t)
 }

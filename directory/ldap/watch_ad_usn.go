@@ -27,8 +27,8 @@ func (s *Source) watchUSN(ctx context.Context, sess *session, cur *Cursor, h dir
 		return err
 	}
 	wake := s.waker(ctx, sess)
-	for {
-		if err := s.pollUSN(ctx, sess, cur, h); err != nil {
+	for first := true; ; first = false {
+		if err := s.pollUSN(ctx, sess, cur, h, first); err != nil {
 			return err
 		}
 		if err := s.sleepOrWake(ctx, wake); err != nil {
@@ -44,7 +44,7 @@ func (s *Source) watchUSN(ctx context.Context, sess *session, cur *Cursor, h dir
 // safe place to resume: the paged-results control returns entries in no
 // particular order, so a watermark taken from a page of it could skip a
 // lower USN still to come.
-func (s *Source) pollUSN(ctx context.Context, sess *session, cur *Cursor, h directory.Handler) error {
+func (s *Source) pollUSN(ctx context.Context, sess *session, cur *Cursor, h directory.Handler, first bool) error {
 	root, err := readRootDSE(sess.conn)
 	if err != nil {
 		return opError{server: sess.server, op: "read highestCommittedUSN"}.classify(err)
@@ -54,7 +54,7 @@ func (s *Source) pollUSN(ctx context.Context, sess *session, cur *Cursor, h dire
 		return fmt.Errorf("directory/ldap: %s: highestCommittedUSN %d fell below the cursor's %d (rolled back): %w", sess.server, top, from, directory.ErrFullReadRequired)
 	}
 	if top == from {
-		return s.idleHeartbeat(ctx, h, cur)
+		return s.idleHeartbeat(ctx, h, cur, first)
 	}
 	usns, err := s.scanUSNs(ctx, sess, from+1, top)
 	if err != nil {
@@ -82,10 +82,11 @@ func (s *Source) pollUSN(ctx context.Context, sess *session, cur *Cursor, h dire
 	return nil
 }
 
-// idleHeartbeat hands over an empty page once per heartbeat, so the
-// committed cursor shows it was valid recently (tombstone lifetime check).
-func (s *Source) idleHeartbeat(ctx context.Context, h directory.Handler, cur *Cursor) error {
-	if cur.Seen > 0 && timeSince(cur.Seen) < heartbeat {
+// idleHeartbeat hands over an empty page at the first poll and then once
+// per heartbeat, so the committed cursor shows it was valid recently
+// (tombstone lifetime check) and the agent sees the watch is live.
+func (s *Source) idleHeartbeat(ctx context.Context, h directory.Handler, cur *Cursor, first bool) error {
+	if !first && timeSince(cur.Seen) < heartbeat {
 		return nil
 	}
 	return deliver(ctx, h, cur, directory.Page{})

@@ -34,11 +34,16 @@ var errSyncEnded = errors.New("the server ended the persistent search")
 func (s *Source) watchOpenLDAP(ctx context.Context, sess *session, cur *Cursor, h directory.Handler) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	look, closeLook, err := s.lookupSession(ctx, sess)
+	if err != nil {
+		return err
+	}
+	defer closeLook()
 	events := make(chan syncEvent)
 	for _, kind := range []directory.Kind{directory.KindPerson, directory.KindGroup} {
 		go s.runSyncrepl(ctx, sess, kind, cur.cookie(kind), events)
 	}
-	r := newReader(sess, s)
+	r := newReader(look, s) // member DNs are resolved beside the streams
 	for {
 		var ev syncEvent
 		select {
