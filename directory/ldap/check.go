@@ -100,8 +100,12 @@ func (s *Source) checkOpenLDAP(sess *session) directory.Finding {
 			Message: "syncrepl (RFC 4533): the server announces the sync request control (syncprov overlay); deletes arrive as delete notices " +
 				"while slapd's session log (syncprov-sessionlog) covers the saved cookie, otherwise (e.g. after a slapd restart) a full read runs (" + m.why + ")"}
 	}
+	attr, err := s.pollAttribute(sess)
+	if err != nil {
+		return directory.Finding{Severity: directory.SeverityError, Subject: "change detection", Message: err.Error()}
+	}
 	return directory.Finding{Severity: directory.SeverityWarning, Subject: "change detection",
-		Message: "entryCSN polling every " + s.cfg.Changes.Interval.String() + " (" + m.why + "): polling cannot see deletes nor entries that left people.base or groups.base; " +
+		Message: attr + " polling every " + s.cfg.Changes.Interval.String() + " (" + m.why + "): polling cannot see deletes nor entries that left people.base or groups.base; " +
 			"they are found only by the agent's scheduled full reconciliation, so a deleted person's app accounts stay active until then",
 		Fix: "load the syncprov overlay on the database of " + sess.baseDN + " (olcOverlay=syncprov) and set changes.method auto, then restart dirbridge"}
 }

@@ -82,7 +82,23 @@ type Changes struct {
 	// open on the naming context, so a change wakes the poller at once
 	// instead of waiting for the next interval.
 	Notify bool `yaml:"notify"`
+	// PollAttribute (method poll) is what is polled: entryCSN (OpenLDAP:
+	// unique per change, microseconds), modifyTimestamp (any LDAP server,
+	// 1-second granularity) or auto (entryCSN when the server has it).
+	PollAttribute string `yaml:"pollAttribute"`
+	// ClockLag (method poll, when the server keeps no contextCSN) is how
+	// far the server's clock may lag the agent's: changes newer than now
+	// minus ClockLag are left to the next poll, so that a change committed
+	// late, or within the same second, is never behind the watermark.
+	// Default 5s.
+	ClockLag time.Duration `yaml:"clockLag"`
 }
+
+// Polled attributes (changes.pollAttribute).
+const (
+	PollEntryCSN        = "entrycsn"
+	PollModifyTimestamp = "modifytimestamp"
+)
 
 // TLS configures transport security.
 type TLS struct {
@@ -171,6 +187,13 @@ func (c *Config) defaults(baseDir string) {
 	if c.Changes.Interval == 0 {
 		c.Changes.Interval = 30 * time.Second
 	}
+	c.Changes.PollAttribute = strings.ToLower(c.Changes.PollAttribute)
+	if c.Changes.PollAttribute == "" {
+		c.Changes.PollAttribute = MethodAuto
+	}
+	if c.Changes.ClockLag == 0 {
+		c.Changes.ClockLag = 5 * time.Second
+	}
 	c.TLS.CAFile = resolvePath(baseDir, c.TLS.CAFile)
 	c.Bind.Keytab = resolvePath(baseDir, c.Bind.Keytab)
 }
@@ -235,6 +258,11 @@ func (c *Config) Validate() error {
 	case MethodAuto, MethodDirSync, MethodUSN, MethodSyncrepl, MethodPoll:
 	default:
 		add("changes.method %q: want auto, dirsync, usn, syncrepl or poll", c.Changes.Method)
+	}
+	switch c.Changes.PollAttribute {
+	case MethodAuto, PollEntryCSN, PollModifyTimestamp:
+	default:
+		add("changes.pollAttribute %q: want auto, entryCSN or modifyTimestamp", c.Changes.PollAttribute)
 	}
 	if c.Changes.Interval < 100*time.Millisecond {
 		add("changes.interval %s: want 100ms or more", c.Changes.Interval)

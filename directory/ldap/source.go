@@ -92,8 +92,10 @@ type Cursor struct {
 	InvocationID string `json:"invocationId,omitempty"`
 	// AD DirSync: the cookie of each search ("person", "group").
 	DirSync map[string][]byte `json:"dirSync,omitempty"`
-	// OpenLDAP polling: the highest entryCSN delivered.
-	CSN string `json:"csn,omitempty"`
+	// Polling (method poll): the attribute polled (entrycsn or
+	// modifytimestamp) and the highest value delivered.
+	PollAttr string `json:"pollAttr,omitempty"`
+	CSN      string `json:"csn,omitempty"`
 	// Seen is when (Unix seconds) the cursor was last known valid; an AD
 	// cursor older than the tombstone lifetime needs a full read.
 	Seen int64 `json:"seen,omitempty"`
@@ -215,9 +217,10 @@ func (s *Source) cursor(ctx context.Context, sess *session) (*Cursor, error) {
 	}
 	c.ContextCSN = csn
 	if m.name == MethodPoll {
-		c.CSN = maxCSN(csn)
+		c.PollAttr, err = s.pollAttribute(sess)
+		c.CSN = s.pollTop(c.PollAttr, csn)
 	}
-	return c, nil
+	return c, err
 }
 
 func (s *Source) adCursor(ctx context.Context, sess *session, c *Cursor, m method) error {

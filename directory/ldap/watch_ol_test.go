@@ -24,6 +24,8 @@ func TestOpenLDAPIncremental(t *testing.T) {
 	for _, tc := range []struct{ name, changes, method string }{
 		{"syncrepl", "changes: {method: auto}", MethodSyncrepl},
 		{"poll", "changes: {method: poll, interval: 200ms}", MethodPoll},
+		// 1-second granularity: each step waits for its second to pass the cut-off.
+		{"poll modifyTimestamp", "changes: {method: poll, pollAttribute: modifyTimestamp, interval: 200ms, clockLag: 500ms}", MethodPoll},
 	} {
 		t.Run(tc.name, func(t *testing.T) { runOLScenario(t, env, tc.changes, tc.method) })
 	}
@@ -65,6 +67,14 @@ func runOLScenario(t *testing.T, env olEnv, changesYAML, wantMethod string) {
 		}
 	}
 
+	if strings.Contains(changesYAML, "modifyTimestamp") {
+		// The full read's watermark lags by clockLag plus a second (a
+		// timestamp watermark must not cut into a second still open), so
+		// the fixture written just before the read comes once more.
+		if got := rs.collect("replay of the fixture"); len(got.deleted) != 0 || len(got.entries) == 0 {
+			t.Fatalf("first watch after the read: %+v", got)
+		}
+	}
 	var dave string
 	got := rs.stepWant("create", func() {
 		mustAdd(t, c, "uid=dave,"+f.people, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"dave"}, "cn": {"Dave"}, "sn": {"T"}})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
@@ -12,11 +13,12 @@ import (
 
 // watchPoll follows an LDAP server without syncprov by polling entryCSN
 // (OpenLDAP's per-change sequence, microsecond time plus a counter, so two
-// changes never share one) under the people and groups bases. Polling
+// changes never share one) or, where there is none, modifyTimestamp
+// (1-second granularity), under the people and groups bases. Polling
 // cannot see deletes, nor an entry that left a base: the agent's scheduled
 // full reconciliation finds them (Check says so). Entries come whole.
 func (s *Source) watchPoll(ctx context.Context, sess *session, cur *Cursor, h directory.Handler) error {
-	if cur.CSN == "" {
+	if cur.CSN == "" || cur.PollAttr == "" {
 		return fmt.Errorf("directory/ldap: the cursor has no entryCSN watermark: %w", directory.ErrFullReadRequired)
 	}
 	for {
@@ -29,35 +31,69 @@ func (s *Source) watchPoll(ctx context.Context, sess *session, cur *Cursor, h di
 	}
 }
 
-// pollCSN delivers the entries changed after the watermark, bounded by
-// the suffix's contextCSN when the server keeps one (then every change up
-// to it is committed). CSNs compare as strings (RFC 4533 cookie order:
-// the time comes first, in fixed width).
+// pollCSN delivers the entries whose polled attribute is in (watermark,
+// top], page by page; top is the suffix's contextCSN when the server keeps
+// one (every change up to it is committed), otherwise now minus
+// changes.clockLag. Both attributes compare as strings: CSNs and
+// GeneralizedTime values start with the time in fixed width.
 func (s *Source) pollCSN(ctx context.Context, sess *session, cur *Cursor, h directory.Handler) error {
 	ctxCSN, err := readContextCSN(sess)
 	if err != nil {
 		return opError{server: sess.server, op: "read contextCSN"}.classify(err)
 	}
-	top := maxCSN(ctxCSN)
-	if top != "" && top <= cur.CSN {
+	top := s.pollTop(cur.PollAttr, ctxCSN)
+	if top <= cur.CSN {
 		return nil
 	}
 	r := newReader(sess, s)
-	csns, err := r.scanCSNs(ctx, cur.CSN, top)
+	vals, err := r.scanPolled(ctx, cur.PollAttr, cur.CSN, top)
 	if err != nil {
 		return err
 	}
-	for _, rg := range cutRanges(csns, maxChangePage) {
-		p, err := r.csnRange(ctx, rg)
+	ranges := cutRanges(vals, maxChangePage)
+	for i, rg := range ranges {
+		p, err := r.pollRange(ctx, cur.PollAttr, rg)
 		if err != nil {
 			return err
 		}
 		cur.CSN = rg[1]
+		if i == len(ranges)-1 {
+			cur.CSN = top
+		}
 		if err := deliver(ctx, h, cur, p); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pollAttribute resolves changes.pollAttribute: auto takes entryCSN when
+// the base entry carries one (OpenLDAP), else modifyTimestamp.
+func (s *Source) pollAttribute(sess *session) (string, error) {
+	if a := s.cfg.Changes.PollAttribute; a != MethodAuto {
+		return a, nil
+	}
+	e, err := searchBase(sess, sess.baseDN, "entryCSN")
+	if err != nil {
+		return "", err
+	}
+	if e.GetAttributeValue("entryCSN") != "" {
+		return PollEntryCSN, nil
+	}
+	return PollModifyTimestamp, nil
+}
+
+// pollTop is the highest value a poll may take as its watermark.
+func (s *Source) pollTop(attr string, contextCSN []string) string {
+	if attr == PollEntryCSN && len(contextCSN) > 0 {
+		return maxCSN(contextCSN)
+	}
+	cut := time.Now().UTC().Add(-s.cfg.Changes.ClockLag)
+	if attr == PollEntryCSN { // a CSN at the cut-off time, lowest in its microsecond
+		return cut.Format("20060102150405.000000Z") + "#000000#000#000000"
+	}
+	// modifyTimestamp has whole seconds: the last full second before the cut-off.
+	return cut.Add(-time.Second).Format("20060102150405Z")
 }
 
 func maxCSN(csns []string) string {
@@ -67,26 +103,24 @@ func maxCSN(csns []string) string {
 	return slices.Max(csns)
 }
 
-// csnWindow is the filter for CSNs in (after, upTo]; upTo "" is unbounded.
-func csnWindow(after, upTo string) string {
-	f := "(entryCSN>=" + goldap.EscapeFilter(after) + ")(!(entryCSN<=" + goldap.EscapeFilter(after) + "))"
-	if upTo != "" {
-		f += "(entryCSN<=" + goldap.EscapeFilter(upTo) + ")"
-	}
-	return f
+// window is the filter for values of attr in (after, upTo].
+func window(attr, after, upTo string) string {
+	a, u := goldap.EscapeFilter(after), goldap.EscapeFilter(upTo)
+	return "(" + attr + ">=" + a + ")(!(" + attr + "<=" + a + "))(" + attr + "<=" + u + ")"
 }
 
-// scanCSNs reads the entryCSN of every followed entry in (after, upTo],
-// sorted, so pages can be cut at CSN boundaries (see pollUSN).
-func (r *reader) scanCSNs(ctx context.Context, after, upTo string) ([]string, error) {
+// scanPolled reads the polled attribute of every followed entry in
+// (after, upTo], sorted, so pages can be cut at value boundaries (see
+// pollUSN).
+func (r *reader) scanPolled(ctx context.Context, attr, after, upTo string) ([]string, error) {
 	var csns []string
 	for _, kind := range followedKinds {
 		req := r.searchRequest(kind)
-		req.Filter = "(&" + csnWindow(after, upTo) + r.filterOf(kind) + ")"
-		req.Attributes, req.Controls = []string{"entryCSN"}, nil
+		req.Filter = "(&" + window(attr, after, upTo) + r.filterOf(kind) + ")"
+		req.Attributes, req.Controls = []string{attr}, nil
 		err := pagedSearch(ctx, r.sess, r.cfg.PageSize, req, func(page []*goldap.Entry) error {
 			for _, e := range page {
-				csns = append(csns, e.GetAttributeValue("entryCSN"))
+				csns = append(csns, e.GetEqualFoldAttributeValue(attr))
 			}
 			return nil
 		})
@@ -98,11 +132,12 @@ func (r *reader) scanCSNs(ctx context.Context, after, upTo string) ([]string, er
 	return csns, nil
 }
 
-// csnRange reads the people and groups whose entryCSN is in [lo, hi]. An
-// entry changed since the scan has a higher CSN and comes with the next poll.
-func (r *reader) csnRange(ctx context.Context, rg [2]string) (directory.Page, error) {
+// pollRange reads the people and groups whose polled attribute is in
+// [lo, hi]. An entry changed since the scan has a higher value and comes
+// with the next poll.
+func (r *reader) pollRange(ctx context.Context, attr string, rg [2]string) (directory.Page, error) {
 	var p directory.Page
-	window := "(entryCSN>=" + goldap.EscapeFilter(rg[0]) + ")(entryCSN<=" + goldap.EscapeFilter(rg[1]) + ")"
+	window := "(" + attr + ">=" + goldap.EscapeFilter(rg[0]) + ")(" + attr + "<=" + goldap.EscapeFilter(rg[1]) + ")"
 	for _, kind := range followedKinds {
 		r.dns = newDNResolver(r.sess, r.log) // no cache across polls: renames would make it stale
 		req := r.searchRequest(kind)
