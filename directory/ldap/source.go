@@ -160,7 +160,22 @@ func (s *Source) Watch(ctx context.Context, cursor []byte, h directory.Handler) 
 	if m.name != cur.cursorMethod() {
 		return fmt.Errorf("directory/ldap: the cursor was taken for %s, changes now follow %s: %w", cur.cursorMethod(), m.name, directory.ErrFullReadRequired)
 	}
-	return s.watchWith(ctx, sess, &cur, m, h)
+	return watchEnded(ctx, s.watchWith(ctx, sess, &cur, m, h))
+}
+
+// watchEnded returns the handler's own error unchanged (as
+// directory.Handler promises) and ctx's error when the watch was canceled:
+// canceling closes the connection, so a request in flight fails with a
+// network error that is not the cause.
+func watchEnded(ctx context.Context, err error) error {
+	var he handlerError
+	switch {
+	case errors.As(err, &he):
+		return he.err
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return err
 }
 
 func (s *Source) watchWith(ctx context.Context, sess *session, cur *Cursor, m method, h directory.Handler) error {

@@ -146,7 +146,10 @@ func deliver(ctx context.Context, h directory.Handler, cur *Cursor, p directory.
 		return err
 	}
 	p.Cursor = b
-	return h(ctx, p)
+	if err := h(ctx, p); err != nil {
+		return handlerError{err}
+	}
+	return nil
 }
 
 // underBase reports whether dn is base or below it.

@@ -62,7 +62,7 @@ func (s *Source) watchOpenLDAP(ctx context.Context, sess *session, cur *Cursor, 
 			return err
 		}
 		if err := h(ctx, *page); err != nil {
-			return err
+			return handlerError{err}
 		}
 	}
 }
