@@ -249,6 +249,12 @@ reconnect: {attempts: 1}
 	if !slices.Contains(got.deleted, carol) {
 		t.Errorf("carol left people.base but was not reported deleted: %+v", got)
 	}
+	got = rs.step("attribute cleared", s.modify(t, "CN=alice,"+s.staff, func(m *goldap.ModifyRequest) { m.Delete("mail", nil) }), alice)
+	if e := got.last(t, alice); partial && (!e.Partial || !hasNoValues(e, "mail")) {
+		t.Errorf("DirSync: a cleared attribute must be present with no values: %+v", e)
+	} else if _, has := e.Attributes["mail"]; !partial && has {
+		t.Errorf("polling: a cleared attribute must be absent from the whole entry: %+v", e)
+	}
 	got = rs.step("disable", s.modify(t, "CN=alice,"+s.staff, func(m *goldap.ModifyRequest) { m.Replace("userAccountControl", []string{"514"}) }), alice)
 	run.checkPartial(got.last(t, alice), "userAccountControl", "514")
 	got = rs.step("enable", s.modify(t, "CN=alice,"+s.staff, func(m *goldap.ModifyRequest) { m.Replace("userAccountControl", []string{"512"}) }), alice)
@@ -489,4 +495,38 @@ func TestADChangeNotification(t *testing.T) {
 		t.Logf("change %d arrived after %s", i+1, time.Since(start).Round(time.Millisecond))
 	}
 	w.stop(t)
+}
+
+// TestADDirSyncObjectSecurity: method dirsync for an account without
+// "Replicating Directory Changes" (the shared DC's service account) runs
+// with DirSyncObjectSecurity, which AD allows to anyone for what they may
+// read; Check says which mode it is.
+func TestADDirSyncObjectSecurity(t *testing.T) {
+	env := requireAD(t)
+	if v, _ := testenv.Lookup("AD_SVC_DIRSYNC"); v == "1" {
+		t.Skip("this DC was started with AD_SVC_DIRSYNC=1")
+	}
+	f := newADFixture(t, env)
+	settings := env.settings(f.ou, "changes: {method: dirsync, interval: 200ms}")
+	src := newSource(t, settings, "mail")
+	r := fullRead(t, src)
+	alice := r.get(t, "CN=alice,"+f.staff).ID
+	w := startWatch(t, src, r.cursor)
+	mustModify(t, f.conn, "CN=alice,"+f.staff, func(m *goldap.ModifyRequest) { m.Replace("mail", []string{"alice@objsec.test"}) })
+	w.until(t, "alice's change through DirSyncObjectSecurity", func(p directory.Page) bool {
+		return hasEntry(p, func(e directory.Entry) bool { return e.ID == alice && e.Partial && e.Attr("mail") == "alice@objsec.test" })
+	})
+	w.stop(t)
+	cd := runCheck(t, settings)["change detection"]
+	if !strings.HasPrefix(cd.Message, "DirSync:") || !strings.Contains(cd.Message, "with DirSyncObjectSecurity") || cd.Fix == "" {
+		t.Errorf("change detection: %+v", cd)
+	}
+	if d := src.Describe(); !strings.Contains(d, "changes: dirsync") {
+		t.Errorf("Describe: %s", d)
+	}
+}
+
+func hasNoValues(e directory.Entry, attr string) bool {
+	v, ok := e.Attributes[attr]
+	return ok && len(v) == 0
 }
