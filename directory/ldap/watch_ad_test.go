@@ -514,7 +514,9 @@ func TestADDirSyncObjectSecurity(t *testing.T) {
 	w := startWatch(t, src, r.cursor)
 	mustModify(t, f.conn, "CN=alice,"+f.staff, func(m *goldap.ModifyRequest) { m.Replace("mail", []string{"alice@objsec.test"}) })
 	w.until(t, "alice's change through DirSyncObjectSecurity", func(p directory.Page) bool {
-		return hasEntry(p, func(e directory.Entry) bool { return e.ID == alice && e.Partial && e.Attr("mail") == "alice@objsec.test" })
+		return hasEntry(p, func(e directory.Entry) bool {
+			return e.ID == alice && e.Partial && e.Attr("mail") == "alice@objsec.test"
+		})
 	})
 	w.stop(t)
 	cd := runCheck(t, settings)["change detection"]
