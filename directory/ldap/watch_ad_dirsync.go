@@ -154,34 +154,44 @@ func (r *reader) addDirSyncEntry(ctx context.Context, raw *goldap.Entry, kind di
 		p.Deleted = append(p.Deleted, id)
 		return nil
 	case hasAttr(raw, "name"):
-		e, err := r.readWhole(ctx, id, kind)
-		if err != nil {
-			return err
+		e, ok, err := r.readWhole(ctx, id, kind)
+		if ok {
+			p.Entries = append(p.Entries, e)
 		}
-		p.Entries = append(p.Entries, e)
-		return nil
+		return err
 	}
 	e, err := r.partialEntry(ctx, raw, kind)
-	if err != nil {
+	if err != nil || !changed(e) {
 		return err
 	}
 	p.Entries = append(p.Entries, e)
 	return nil
 }
 
+// changed is false for a DirSync entry that carries none of the requested
+// attributes (only objectGUID): something the mapping does not read changed.
+func changed(e directory.Entry) bool {
+	return len(e.Attributes) > 1 || e.Members != nil || e.MembersDelta || e.PrimaryGroup != ""
+}
+
 // readWhole reads one entry by GUID (<GUID=...> base, MS-ADTS 3.1.1.3.1.2.4)
-// as the full read would.
-func (r *reader) readWhole(ctx context.Context, id string, kind directory.Kind) (directory.Entry, error) {
+// as the full read would. ok is false when it was deleted since the round
+// (or no longer matches the kind's filter): the next round reports that.
+func (r *reader) readWhole(ctx context.Context, id string, kind directory.Kind) (e directory.Entry, ok bool, err error) {
 	req := r.searchRequest(kind)
 	req.BaseDN, req.Scope = "<GUID="+id+">", goldap.ScopeBaseObject
 	res, err := r.sess.conn.Search(req)
+	if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
+		return e, false, nil
+	}
 	if err != nil {
-		return directory.Entry{}, opError{server: r.sess.server, op: "read " + req.BaseDN}.classify(err)
+		return e, false, opError{server: r.sess.server, op: "read " + req.BaseDN}.classify(err)
 	}
 	if len(res.Entries) != 1 {
-		return directory.Entry{}, fmt.Errorf("directory/ldap: %s: %s vanished while it was read", r.sess.server, req.BaseDN)
+		return e, false, nil
 	}
-	return r.convert(ctx, res.Entries[0], kind)
+	e, err = r.convert(ctx, res.Entries[0], kind)
+	return e, err == nil, err
 }
 
 // partialEntry converts a DirSync entry that carries only what changed.

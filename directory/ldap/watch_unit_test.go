@@ -82,4 +82,9 @@ func TestDirSyncEntry(t *testing.T) {
 	if len(p.Entries) != 0 || !slices.Equal(p.Deleted, []string{g, g}) {
 		t.Errorf("tombstone and move out of scope: %+v", p)
 	}
+	// Only attributes the mapping does not read changed: nothing to hand on.
+	p = directory.Page{}
+	if err := r.addDirSyncEntry(ctx, raw("CN=g,OU=In,DC=x", map[string][]string{"instanceType": {"4"}}), directory.KindGroup, &p); err != nil || len(p.Entries)+len(p.Deleted) != 0 {
+		t.Errorf("an entry with no requested change: %+v, %v", p, err)
+	}
 }
