@@ -125,9 +125,9 @@
 //     another DC (dsServiceName), a restored DC (new invocationId), a DC
 //     whose highestCommittedUSN fell below the cursor, or a cursor not seen
 //     for longer than tombstoneLifetime (CN=Directory Service; 60 days when
-//     unset) is directory.ErrFullReadRequired. Watch hands over an empty
-//     page at start and then at least hourly so the committed cursor stays
-//     fresh. changes.notify keeps a change-notification search
+//     unset) is directory.ErrFullReadRequired. An idle watch still hands
+//     over an empty page at least hourly (uSNChanged polling also at
+//     start) so the committed cursor stays fresh. changes.notify keeps a change-notification search
 //     (1.2.840.113556.1.4.528) open on the naming context: a change wakes
 //     the poller in milliseconds instead of at the next interval. Without
 //     access to CN=Deleted Objects neither method sees deletes (AD lists no
