@@ -1,6 +1,7 @@
 package ldap
 
 import (
+	"errors"
 	"fmt"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -48,16 +49,35 @@ func (s *Source) resolveMethod(sess *session) (method, error) {
 			return method{name: MethodUSN, why: "auto: the account lacks \"Replicating Directory Changes\" (DirSync probe: " + err.Error() + ")"}, nil
 		}
 		return method{name: MethodDirSync, why: "auto: the account holds \"Replicating Directory Changes\""}, nil
-	case want == MethodAuto && sess.root.supports(oidSyncRequest):
-		return method{name: MethodSyncrepl, why: "auto: the server announces syncrepl (RFC 4533, syncprov)"}, nil
+	case want == MethodAuto && probeSyncrepl(sess) == nil:
+		return method{name: MethodSyncrepl, why: "auto: " + sess.baseDN + " answers syncrepl (RFC 4533, syncprov)"}, nil
 	case want == MethodAuto:
-		return method{name: MethodPoll, why: "auto: the server does not announce syncrepl (no syncprov overlay)"}, nil
+		return method{name: MethodPoll, why: "auto: " + sess.baseDN + " does not answer syncrepl (" + probeSyncrepl(sess).Error() + ")"}, nil
 	case ad != (want == MethodDirSync || want == MethodUSN):
 		return method{}, fmt.Errorf("directory/ldap: changes.method %s does not apply to %s (%s)", want, sess.server, sess.flavor)
-	case want == MethodSyncrepl && !sess.root.supports(oidSyncRequest):
-		return method{}, fmt.Errorf("directory/ldap: changes.method syncrepl, but %s does not offer it (no syncprov overlay)", sess.server)
+	case want == MethodSyncrepl:
+		if err := probeSyncrepl(sess); err != nil {
+			return method{}, fmt.Errorf("directory/ldap: changes.method syncrepl, but %s does not offer it on %s: %w", sess.server, sess.baseDN, err)
+		}
 	}
 	return method{name: want, why: "configured (changes.method)"}, nil
+}
+
+// probeSyncrepl runs a refreshOnly sync search of the base entry alone.
+// The rootDSE lists the sync request control when any database has the
+// syncprov overlay (slapd's own cn=accesslog, say); only a search of this
+// base shows that this database has it.
+func probeSyncrepl(sess *session) error {
+	if !sess.root.supports(oidSyncRequest) {
+		return errors.New("the server does not announce the sync request control (no syncprov overlay)")
+	}
+	req := goldap.NewSearchRequest(sess.baseDN, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=*)", []string{"1.1"}, []goldap.Control{goldap.NewControlSyncRequest(goldap.SyncRequestModeRefreshOnly, nil, false)})
+	_, err := sess.conn.Search(req)
+	if err != nil && !goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded) {
+		return fmt.Errorf("no syncprov overlay on this database: %w", err)
+	}
+	return nil
 }
 
 // probeDirSync asks for one entry with DirSync and no flags, which AD

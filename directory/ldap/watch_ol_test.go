@@ -2,12 +2,15 @@ package ldap
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/dirbridge/dirbridge/directory"
 )
 
 var olWatchAttrs = []string{"uid", "cn", "mail", "description", "shadowExpire"}
@@ -143,4 +146,55 @@ func olUUID(t *testing.T, c *goldap.Conn, dn string) string {
 		t.Fatal(err)
 	}
 	return strings.ToLower(id)
+}
+
+// TestOpenLDAPWithoutSyncprov: a slapd that offers no syncrepl (and so
+// keeps no contextCSN) is followed by entryCSN polling, which auto picks
+// and Check explains. Without contextCSN a poll stops at now minus
+// changes.clockLag, so a change appears after that lag and exactly once.
+func TestOpenLDAPWithoutSyncprov(t *testing.T) {
+	slapd := startPrivateSlapd(t, "nosyncprov", 3899, 20, "OL_SYNCPROV=0")
+	env := slapd.env
+	settings := env.settings("ou=people,"+env.base, "changes: {interval: 200ms, clockLag: 300ms}")
+	src := newSource(t, settings, "uid", "mail")
+	r := fullRead(t, src)
+	var cur Cursor
+	if err := json.Unmarshal(r.cursor, &cur); err != nil || cur.Method != MethodPoll || cur.PollAttr != PollEntryCSN || len(cur.ContextCSN) != 0 {
+		t.Fatalf("cursor without syncprov: %s (%v)", r.cursor, err)
+	}
+	if f := runCheck(t, settings)["change detection"]; f.Severity != directory.SeverityWarning || !strings.Contains(f.Message, "does not answer syncrepl") {
+		t.Errorf("check: %+v", f)
+	}
+	c := adminConn(t, env.ldapsURL, env.ca, env.bindDN, env.bindPW)
+	w := startWatch(t, src, r.cursor)
+	start := time.Now()
+	for i := 0; i < 3; i++ {
+		mail := fmt.Sprintf("p%d@changed.test", i)
+		mustModify(t, c, fmt.Sprintf("uid=p%06d,ou=people,%s", i, env.base), func(m *goldap.ModifyRequest) { m.Replace("mail", []string{mail}) })
+	}
+	seen := map[string]int{}
+	w.until(t, "three changed people", func(p directory.Page) bool {
+		for _, e := range p.Entries {
+			if strings.HasSuffix(e.Attr("mail"), "@changed.test") {
+				seen[e.Attr("uid")]++
+			}
+		}
+		return len(seen) == 3
+	})
+	if time.Since(start) < 300*time.Millisecond {
+		t.Errorf("changes delivered after %s, before the clock lag passed", time.Since(start))
+	}
+	mustModify(t, c, "uid=p000010,ou=people,"+env.base, func(m *goldap.ModifyRequest) { m.Replace("mail", []string{"marker@x.test"}) })
+	w.until(t, "the marker", func(p directory.Page) bool {
+		for _, e := range p.Entries {
+			seen[e.Attr("uid")]++
+		}
+		return hasEntry(p, func(e directory.Entry) bool { return e.Attr("mail") == "marker@x.test" })
+	})
+	w.stop(t)
+	for uid, n := range seen {
+		if n != 1 {
+			t.Errorf("%s delivered %d times", uid, n)
+		}
+	}
 }
