@@ -13,17 +13,19 @@ import (
 	"github.com/dirbridge/dirbridge/directory"
 )
 
-var olWatchAttrs = []string{"uid", "cn", "mail", "description", "shadowExpire"}
+var olWatchAttrs = []string{"uid", "cn", "mail", "description", "shadowExpire", "pwdAccountLockedTime"}
 
-// TestOpenLDAPIncremental follows slapd through the acceptance steps with
-// syncrepl and with entryCSN polling, restarting the source between every
-// two steps. slapd here has no ppolicy overlay, so there is no account
-// disable or lockout to observe (pwdAccountLockedTime needs ppolicy);
-// account expiry is shadowExpire. Polling cannot see deletes nor moves out
-// of the base: those steps assert that nothing arrives (full
+// TestOpenLDAPIncremental follows a private slapd with the ppolicy overlay
+// (3 bad passwords lock an account) through the acceptance steps with
+// syncrepl and with entryCSN and modifyTimestamp polling, restarting the
+// source between every two steps. OpenLDAP has no account flag: an admin
+// disables an account with pwdAccountLockedTime 000001010000Z (ppolicy:
+// locked until an admin unlocks), lockout sets pwdAccountLockedTime to
+// the time; account expiry is shadowExpire. Polling cannot see deletes
+// nor moves out of the base: those steps assert that nothing arrives (full
 // reconciliation covers them, as Check says).
 func TestOpenLDAPIncremental(t *testing.T) {
-	env := requireOpenLDAP(t)
+	env := startPrivateSlapd(t, "incremental", 3894, 0, "OL_PPOLICY=3").env
 	for _, tc := range []struct{ name, changes, method string }{
 		{"syncrepl", "changes: {method: auto}", MethodSyncrepl},
 		{"poll", "changes: {method: poll, interval: 200ms}", MethodPoll},
@@ -80,7 +82,8 @@ func runOLScenario(t *testing.T, env olEnv, changesYAML, wantMethod string) {
 	}
 	var dave string
 	got := rs.stepWant("create", func() {
-		mustAdd(t, c, "uid=dave,"+f.people, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"dave"}, "cn": {"Dave"}, "sn": {"T"}})
+		mustAdd(t, c, "uid=dave,"+f.people, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"dave"}, "cn": {"Dave"}, "sn": {"T"},
+			"userPassword": {davePassword}})
 		dave = olUUID(t, c, "uid=dave,"+f.people)
 	}, func() []string { return []string{dave} })
 	attrIs(t, got.last(t, dave), "uid", "dave")
@@ -101,6 +104,18 @@ func runOLScenario(t *testing.T, env olEnv, changesYAML, wantMethod string) {
 		rs.step("move out of scope (not visible to polling)", move("uid=carol,"+sub, "uid=carol", env.peopleOutside()))
 	} else if got = rs.step("move out of scope", move("uid=carol,"+sub, "uid=carol", env.peopleOutside()), carol); !slices.Contains(got.deleted, carol) {
 		t.Errorf("carol left the base but was not reported deleted: %+v", got)
+	}
+	got = rs.step("disable", modify("uid=alice,"+f.people, func(m *goldap.ModifyRequest) {
+		m.Replace("pwdAccountLockedTime", []string{"000001010000Z"})
+	}), alice)
+	attrIs(t, got.last(t, alice), "pwdAccountLockedTime", "000001010000Z")
+	got = rs.step("enable", modify("uid=alice,"+f.people, func(m *goldap.ModifyRequest) { m.Delete("pwdAccountLockedTime", nil) }), alice)
+	if _, has := got.last(t, alice).Attributes["pwdaccountlockedtime"]; has {
+		t.Errorf("enabled alice still has pwdAccountLockedTime: %+v", got.last(t, alice))
+	}
+	got = rs.step("lockout", func() { olLockout(t, env, "uid=dave,"+f.people) }, dave)
+	if e := got.last(t, dave); e.Attr("pwdaccountlockedtime") == "" || e.Attr("pwdaccountlockedtime") == "000001010000Z" || len(got.deleted) != 0 {
+		t.Errorf("lockout: %+v, deleted %v (a lockout is an ordinary change)", e, got.deleted)
 	}
 	got = rs.step("account expiry", modify("uid=alice,"+f.people, func(m *goldap.ModifyRequest) {
 		m.Add("objectClass", []string{"shadowAccount"})
@@ -196,5 +211,30 @@ func TestOpenLDAPWithoutSyncprov(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s delivered %d times", uid, n)
 		}
+	}
+}
+
+// olLockout binds with a wrong password until ppolicy locks the account
+// (result 49 each time; then the right password is refused too).
+func olLockout(t *testing.T, env olEnv, dn string) {
+	t.Helper()
+	bind := func(pw string) error {
+		c, err := goldap.DialURL(env.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.Bind(dn, pw)
+	}
+	if err := bind(davePassword); err != nil {
+		t.Fatalf("dave cannot bind before the lockout: %v", err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := bind("wrong-password"); !goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) {
+			t.Fatalf("bad bind %d: %v", i+1, err)
+		}
+	}
+	if err := bind(davePassword); !goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) {
+		t.Fatalf("dave is not locked out: %v", err)
 	}
 }
