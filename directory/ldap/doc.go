@@ -55,6 +55,8 @@
 //	      method: auto                 # auto | dirsync | usn (AD) | syncrepl | poll (LDAP); see "Change detection"
 //	      interval: 30s                # polling period of dirsync, usn and poll
 //	      notify: false                # AD: a change notification wakes the poller at once
+//	      pollAttribute: auto          # poll: auto | entryCSN | modifyTimestamp (1-second granularity)
+//	      clockLag: 5s                 # poll without contextCSN: how far the server's clock may lag ours
 //
 // Default filters: AD people (&(objectCategory=person)(objectClass=user)),
 // AD groups (objectClass=group); LDAP people (objectClass=inetOrgPerson),
@@ -156,10 +158,14 @@
 //     ends. When slapd answers with a present phase (its session log no
 //     longer covers the cookie, e.g. after a restart), Watch returns
 //     directory.ErrFullReadRequired.
-//   - OpenLDAP without syncprov: entryCSN polling under the people and
-//     groups bases (CSNs are unique per change, microsecond time first),
-//     bounded by contextCSN when the server keeps one, pages cut at CSN
-//     boundaries. Polling sees neither deletes nor entries that left the
+//   - OpenLDAP without syncprov on the suffix (auto probes a sync search of
+//     the base entry: slapd announces the control when any database has
+//     syncprov): entryCSN polling under the people and groups bases (CSNs
+//     are unique per change, microsecond time first), or modifyTimestamp
+//     where there is no entryCSN, bounded by contextCSN when the server
+//     keeps one, else by now minus changes.clockLag (a change committed
+//     late, or in a second still open, is never behind the watermark);
+//     pages are cut at value boundaries. Polling sees neither deletes nor entries that left the
 //     bases: the agent's scheduled full reconciliation finds them, and
 //     Check says so.
 //
