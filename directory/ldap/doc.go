@@ -116,7 +116,10 @@
 //     member;range=1-1 added, member;range=0-0 removed, as member GUIDs via
 //     the extended-DN control), or as a whole list for values written
 //     before linked-value replication. method: dirsync without the right
-//     adds DirSyncObjectSecurity (only what the account may read).
+//     adds DirSyncObjectSecurity (only what the account may read). A full
+//     read with DirSync first runs one DirSync pass per kind from no cookie,
+//     streamed and discarded, to take the cookies (AD has no cheaper way to
+//     obtain a current one): the DC reads the followed objects twice.
 //   - AD otherwise: uSNChanged polling at the naming-context root, bounded
 //     by rootDSE highestCommittedUSN read before each poll. The window's
 //     USNs are read first (numbers only), sorted and cut into pages of at
