@@ -32,7 +32,7 @@ func (s *Source) Check(ctx context.Context) []directory.Finding {
 	if sess.flavor == FlavorAD {
 		return append(out, s.checkAD(sess)...)
 	}
-	return append(out, checkOpenLDAP(sess))
+	return append(out, s.checkOpenLDAP(sess))
 }
 
 // checkScope runs the people and groups searches for one entry each: a
@@ -89,15 +89,25 @@ func (s *Source) boundAs() string {
 	return s.cfg.Bind.DN
 }
 
-func checkOpenLDAP(sess *session) directory.Finding {
-	if sess.root.supports(oidSyncRequest) {
+func (s *Source) checkOpenLDAP(sess *session) directory.Finding {
+	m, err := s.chooseMethod(sess)
+	if err != nil {
+		return directory.Finding{Severity: directory.SeverityError, Subject: "change detection", Message: err.Error(),
+			Fix: "set changes.method to auto, syncrepl or poll"}
+	}
+	if m.name == MethodSyncrepl {
 		return directory.Finding{Severity: directory.SeverityOK, Subject: "change detection",
 			Message: "syncrepl (RFC 4533): the server announces the sync request control (syncprov overlay); deletes arrive as delete notices " +
-				"while slapd's session log (syncprov-sessionlog) covers the saved cookie, otherwise (e.g. after a slapd restart) a full read runs"}
+				"while slapd's session log (syncprov-sessionlog) covers the saved cookie, otherwise (e.g. after a slapd restart) a full read runs (" + m.why + ")"}
+	}
+	attr, err := s.pollAttribute(sess)
+	if err != nil {
+		return directory.Finding{Severity: directory.SeverityError, Subject: "change detection", Message: err.Error()}
 	}
 	return directory.Finding{Severity: directory.SeverityWarning, Subject: "change detection",
-		Message: "full reads only: the server does not announce syncrepl (no syncprov overlay), and entryCSN polling is not implemented yet",
-		Fix:     "load the syncprov overlay on the database of " + sess.baseDN + " (olcOverlay=syncprov), then restart dirbridge"}
+		Message: attr + " polling every " + s.cfg.Changes.Interval.String() + " (" + m.why + "): polling cannot see deletes nor entries that left people.base or groups.base; " +
+			"they are found only by the agent's scheduled full reconciliation, so a deleted person's app accounts stay active until then",
+		Fix: "load the syncprov overlay on the database of " + sess.baseDN + " (olcOverlay=syncprov) and set changes.method auto, then restart dirbridge"}
 }
 
 // adAccount is the bound account's identity as check needs it for grants.
@@ -110,7 +120,12 @@ func (s *Source) checkAD(sess *session) []directory.Finding {
 	if err != nil {
 		return []directory.Finding{{Severity: directory.SeverityError, Subject: "account", Message: err.Error()}}
 	}
-	return []directory.Finding{checkDirSync(sess, acct), checkDeletedObjects(sess, acct)}
+	m, err := s.chooseMethod(sess)
+	if err != nil {
+		return []directory.Finding{{Severity: directory.SeverityError, Subject: "change detection", Message: err.Error(),
+			Fix: "set changes.method to auto, dirsync or usn"}}
+	}
+	return []directory.Finding{checkDirSync(sess, acct, m), checkDeletedObjects(sess, acct)}
 }
 
 // whoAmIAD finds the bound account's sAMAccountName and SID (the grant
@@ -168,25 +183,37 @@ func netbiosDomain(sess *session) string {
 	return res.Entries[0].GetAttributeValue("nETBIOSName")
 }
 
-// checkDirSync tries a DirSync round without DirSyncObjectSecurity, which
-// AD allows only with "Replicating Directory Changes" on the naming context.
-func checkDirSync(sess *session, acct adAccount) directory.Finding {
+// checkDirSync reports the method Watch uses on AD and, when DirSync is
+// refused without DirSyncObjectSecurity (no "Replicating Directory
+// Changes" on the naming context), the grant that allows it.
+func checkDirSync(sess *session, acct adAccount, m method) directory.Finding {
 	nc := sess.root.defaultNC
-	req := goldap.NewSearchRequest(nc, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=user)", []string{"objectGUID"}, nil)
-	_, err := sess.conn.DirSync(req, 0, 1, nil)
+	err := probeDirSync(sess)
 	if err == nil {
 		return directory.Finding{Severity: directory.SeverityOK, Subject: "change detection",
-			Message: "DirSync: " + acct.domain + `\` + acct.sam + ` holds "Replicating Directory Changes" on ` + nc}
+			Message: methodLabel(m) + ": " + acct.domain + `\` + acct.sam + ` holds "Replicating Directory Changes" on ` + nc + " (" + m.why + ")"}
 	}
 	if !goldap.IsErrorAnyOf(err, goldap.LDAPResultInsufficientAccessRights, goldap.LDAPResultUnwillingToPerform) {
 		return directory.Finding{Severity: directory.SeverityError, Subject: "change detection",
 			Message: "DirSync probe failed: " + opError{server: sess.server, op: "DirSync"}.classify(err).Error()}
 	}
 	return directory.Finding{Severity: directory.SeverityWarning, Subject: "change detection",
-		Message: "uSNChanged polling: " + acct.domain + `\` + acct.sam + ` lacks "Replicating Directory Changes" on ` + nc +
-			", so DirSync is refused (LDAP 50); polling sees the same changes but costs a search per interval",
+		Message: methodLabel(m) + ": " + acct.domain + `\` + acct.sam + ` lacks "Replicating Directory Changes" on ` + nc +
+			", so DirSync is refused (LDAP 50) unless with DirSyncObjectSecurity; polling sees the same changes but costs a search per interval (" + m.why + ")",
 		Fix: dirSyncGrant(nc, acct)}
+}
+
+// methodLabel names a method as check prints it.
+func methodLabel(m method) string {
+	switch m.name {
+	case MethodDirSync:
+		return "DirSync"
+	case MethodUSN:
+		return "uSNChanged polling"
+	case MethodPoll:
+		return "entryCSN polling"
+	}
+	return "syncrepl (RFC 4533)"
 }
 
 func dirSyncGrant(nc string, acct adAccount) string {

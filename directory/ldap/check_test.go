@@ -111,3 +111,19 @@ func TestCheckReportsBindFailure(t *testing.T) {
 		t.Errorf("bind failure finding: %+v", f)
 	}
 }
+
+// Polling (forced here; auto takes it on a server without syncprov) is a
+// warning that names the delete gap and the fix.
+func TestOpenLDAPCheckPolling(t *testing.T) {
+	env := requireOpenLDAP(t)
+	got := runCheck(t, env.settings(env.base, "changes: {method: poll, interval: 10s}"))
+	f := got["change detection"]
+	if f.Severity != directory.SeverityWarning || !strings.HasPrefix(f.Message, "entrycsn polling every 10s") ||
+		!strings.Contains(f.Message, "cannot see deletes") || !strings.Contains(f.Fix, "syncprov") {
+		t.Errorf("change detection: %+v", f)
+	}
+	got = runCheck(t, env.settings(env.base, "changes: {method: dirsync}"))
+	if f := got["change detection"]; f.Severity != directory.SeverityError || !strings.Contains(f.Message, "does not apply") {
+		t.Errorf("dirsync on OpenLDAP: %+v", f)
+	}
+}

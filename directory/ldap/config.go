@@ -58,7 +58,47 @@ type Config struct {
 	// Reconnect bounds how often a connection is retried (every URL in order
 	// counts as one attempt) before the error is returned to the agent.
 	Reconnect Reconnect `yaml:"reconnect"`
+	// Changes says how Watch follows the directory after a full read.
+	Changes Changes `yaml:"changes"`
 }
+
+// Change-detection methods (changes.method).
+const (
+	MethodAuto     = "auto"     // the best the server and the bind account allow
+	MethodDirSync  = "dirsync"  // AD DirSync (1.2.840.113556.1.4.841)
+	MethodUSN      = "usn"      // AD uSNChanged polling
+	MethodSyncrepl = "syncrepl" // RFC 4533 refreshAndPersist (OpenLDAP syncprov)
+	MethodPoll     = "poll"     // OpenLDAP entryCSN polling (deletes left to full reads)
+)
+
+// Changes configures incremental change detection.
+type Changes struct {
+	Method string `yaml:"method"` // auto (default) | dirsync | usn | syncrepl | poll
+	// Interval is the polling period of dirsync, usn and poll (default 30s).
+	// A change is seen within Interval (plus the search time), or at once
+	// with Notify.
+	Interval time.Duration `yaml:"interval"`
+	// Notify (AD) keeps a change-notification search (1.2.840.113556.1.4.528)
+	// open on the naming context, so a change wakes the poller at once
+	// instead of waiting for the next interval.
+	Notify bool `yaml:"notify"`
+	// PollAttribute (method poll) is what is polled: entryCSN (OpenLDAP:
+	// unique per change, microseconds), modifyTimestamp (any LDAP server,
+	// 1-second granularity) or auto (entryCSN when the server has it).
+	PollAttribute string `yaml:"pollAttribute"`
+	// ClockLag (method poll, when the server keeps no contextCSN) is how
+	// far the server's clock may lag the agent's: changes newer than now
+	// minus ClockLag are left to the next poll, so that a change committed
+	// late, or within the same second, is never behind the watermark.
+	// Default 5s.
+	ClockLag time.Duration `yaml:"clockLag"`
+}
+
+// Polled attributes (changes.pollAttribute).
+const (
+	PollEntryCSN        = "entrycsn"
+	PollModifyTimestamp = "modifytimestamp"
+)
 
 // TLS configures transport security.
 type TLS struct {
@@ -141,6 +181,19 @@ func (c *Config) defaults(baseDir string) {
 	c.Groups.MemberAttribute = strings.ToLower(c.Groups.MemberAttribute)
 	c.Timeouts.defaults()
 	c.Reconnect.defaults()
+	if c.Changes.Method == "" {
+		c.Changes.Method = MethodAuto
+	}
+	if c.Changes.Interval == 0 {
+		c.Changes.Interval = 30 * time.Second
+	}
+	c.Changes.PollAttribute = strings.ToLower(c.Changes.PollAttribute)
+	if c.Changes.PollAttribute == "" {
+		c.Changes.PollAttribute = MethodAuto
+	}
+	if c.Changes.ClockLag == 0 {
+		c.Changes.ClockLag = 5 * time.Second
+	}
 	c.TLS.CAFile = resolvePath(baseDir, c.TLS.CAFile)
 	c.Bind.Keytab = resolvePath(baseDir, c.Bind.Keytab)
 }
@@ -200,6 +253,19 @@ func (c *Config) Validate() error {
 	}
 	if c.Groups.RangeSize < 0 {
 		add("groups.rangeSize %d: want 0 (server default) or more", c.Groups.RangeSize)
+	}
+	switch c.Changes.Method {
+	case MethodAuto, MethodDirSync, MethodUSN, MethodSyncrepl, MethodPoll:
+	default:
+		add("changes.method %q: want auto, dirsync, usn, syncrepl or poll", c.Changes.Method)
+	}
+	switch c.Changes.PollAttribute {
+	case MethodAuto, PollEntryCSN, PollModifyTimestamp:
+	default:
+		add("changes.pollAttribute %q: want auto, entryCSN or modifyTimestamp", c.Changes.PollAttribute)
+	}
+	if c.Changes.Interval < 100*time.Millisecond {
+		add("changes.interval %s: want 100ms or more", c.Changes.Interval)
 	}
 	if c.Reconnect.Attempts < 1 {
 		add("reconnect.attempts %d: want 1 or more", c.Reconnect.Attempts)

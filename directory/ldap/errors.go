@@ -28,8 +28,6 @@ var (
 	ErrInsufficientRights = errors.New("directory/ldap: insufficient access rights")
 	// ErrIncompleteRead: a full read ended before the last page.
 	ErrIncompleteRead = errors.New("directory/ldap: full read incomplete")
-	// ErrIncrementalNotImplemented is returned by Watch until issue 5 lands.
-	ErrIncrementalNotImplemented = errors.New("directory/ldap: incremental change detection not implemented yet")
 )
 
 // adBindReasons decodes the "data XXX" sub-code AD puts in the diagnostic

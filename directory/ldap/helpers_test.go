@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	neturl "net/url"
 	"os"
 	"strings"
 	"sync"
@@ -116,7 +117,7 @@ func adminConn(t testing.TB, url, caFile, dn, pw string) *goldap.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc.ServerName = "127.0.0.1"
+	tc.ServerName = urlHost(url)
 	c, err := goldap.DialURL(url, goldap.DialWithTLSConfig(tc))
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
@@ -184,3 +185,12 @@ type onceResult struct {
 }
 
 func isRoot() bool { return os.Geteuid() == 0 }
+
+// urlHost is the host of an ldap(s):// URL (the test certificates name the IPs).
+func urlHost(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Hostname()
+}

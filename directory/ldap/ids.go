@@ -9,36 +9,22 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/dirbridge/dirbridge/directory"
 )
 
 // GUIDString converts AD's 16 raw objectGUID bytes to the canonical
-// lower-case string. AD stores the first three fields little-endian (MS-DTYP
-// GUID), so they are byte-swapped; the last eight bytes are taken as they are.
-func GUIDString(b []byte) (string, error) {
-	if len(b) != 16 {
-		return "", fmt.Errorf("objectGUID has %d bytes, want 16", len(b))
-	}
-	var u uuid.UUID
-	binary.BigEndian.PutUint32(u[0:4], binary.LittleEndian.Uint32(b[0:4]))
-	binary.BigEndian.PutUint16(u[4:6], binary.LittleEndian.Uint16(b[4:6]))
-	binary.BigEndian.PutUint16(u[6:8], binary.LittleEndian.Uint16(b[6:8]))
-	copy(u[8:], b[8:])
-	return u.String(), nil
-}
+// lower-case string (directory.FormatGUID: the first three fields are
+// little-endian, MS-DTYP GUID).
+func GUIDString(b []byte) (string, error) { return directory.FormatGUID(b) }
 
 // GUIDBytes is the inverse of GUIDString: the raw bytes AD stores, for
 // <GUID=...> base DNs in hex form and objectGUID filters.
 func GUIDBytes(s string) ([]byte, error) {
-	u, err := uuid.Parse(s)
-	if err != nil {
+	if _, err := uuid.Parse(s); err != nil {
 		return nil, err
 	}
-	b := make([]byte, 16)
-	binary.LittleEndian.PutUint32(b[0:4], binary.BigEndian.Uint32(u[0:4]))
-	binary.LittleEndian.PutUint16(b[4:6], binary.BigEndian.Uint16(u[4:6]))
-	binary.LittleEndian.PutUint16(b[6:8], binary.BigEndian.Uint16(u[6:8]))
-	copy(b[8:], u[8:])
-	return b, nil
+	return directory.ParseGUID(s)
 }
 
 // canonicalUUID normalises an entryUUID (RFC 4530: already a string).

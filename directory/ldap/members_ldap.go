@@ -130,7 +130,7 @@ func (d *dnResolver) lookup(dn string) (string, error) {
 }
 
 // readContextCSN reads the suffix's contextCSN: the watermark from which
-// entryCSN polling or a syncrepl cookie continues (issue 5).
+// entryCSN polling or a syncrepl cookie continues; empty without syncprov.
 func readContextCSN(sess *session) ([]string, error) {
 	req := goldap.NewSearchRequest(sess.baseDN, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
 		"(objectClass=*)", []string{"contextCSN"}, nil)

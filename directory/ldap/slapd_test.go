@@ -26,7 +26,7 @@ type privateSlapd struct {
 	stop string // path of its stop.sh
 }
 
-func startPrivateSlapd(t testing.TB, name string, port int, people int) privateSlapd {
+func startPrivateSlapd(t testing.TB, name string, port int, people int, tunables ...string) privateSlapd {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		msg := "a private slapd needs root (scripts/testenv/openldap.sh)"
@@ -41,7 +41,7 @@ func startPrivateSlapd(t testing.TB, name string, port int, people int) privateS
 		t.Fatal(err)
 	}
 	cmd := exec.Command("bash", "../../scripts/testenv/openldap.sh", dir, fmt.Sprint(port))
-	cmd.Env = append(os.Environ(), "OL_SEED_LDIF="+seed, "OL_LOGLEVEL=0")
+	cmd.Env = append(append(os.Environ(), "OL_SEED_LDIF="+seed, "OL_LOGLEVEL=0"), tunables...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("start slapd in %s: %v\n%s", dir, err, out)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -84,6 +85,20 @@ type Cursor struct {
 	// OpenLDAP: the syncrepl cookie of each search ("person", "group"),
 	// once Watch has received one.
 	SyncCookies map[string]string `json:"syncCookies,omitempty"`
+	// Method is the change-detection method the cursor belongs to; a cursor
+	// of another method cannot be continued.
+	Method string `json:"method,omitempty"`
+	// AD: the DC's invocationId; it changes when the DC is restored.
+	InvocationID string `json:"invocationId,omitempty"`
+	// AD DirSync: the cookie of each search ("person", "group").
+	DirSync map[string][]byte `json:"dirSync,omitempty"`
+	// Polling (method poll): the attribute polled (entrycsn or
+	// modifytimestamp) and the highest value delivered.
+	PollAttr string `json:"pollAttr,omitempty"`
+	CSN      string `json:"csn,omitempty"`
+	// Seen is when (Unix seconds) the cursor was last known valid; an AD
+	// cursor older than the tombstone lifetime needs a full read.
+	Seen int64 `json:"seen,omitempty"`
 }
 
 // FullRead streams every person, then every group, page by page. A fresh
@@ -98,7 +113,7 @@ func (s *Source) FullRead(ctx context.Context, h directory.Handler) ([]byte, err
 	stop := context.AfterFunc(ctx, func() { sess.conn.Close() })
 	defer stop()
 
-	cur, err := s.cursor(sess)
+	cur, err := s.cursor(ctx, sess)
 	if err != nil {
 		return nil, err
 	}
@@ -117,11 +132,12 @@ func (s *Source) FullRead(ctx context.Context, h directory.Handler) ([]byte, err
 	return json.Marshal(cur)
 }
 
-// Watch follows changes after cursor until ctx is canceled. OpenLDAP (and
-// other servers with syncprov) is followed with RFC 4533 syncrepl; Active
-// Directory returns ErrIncrementalNotImplemented until DirSync and
-// uSNChanged polling land (issue 5). A cursor this source cannot continue
-// (unreadable, another flavor) is directory.ErrFullReadRequired.
+// Watch follows changes after cursor until ctx is canceled, with the
+// method chooseMethod picks (changes.method): AD DirSync or uSNChanged
+// polling, OpenLDAP syncrepl or entryCSN polling. A cursor this source
+// cannot continue (unreadable, another flavor or method, another or
+// restored DC, older than the tombstone lifetime) is
+// directory.ErrFullReadRequired.
 func (s *Source) Watch(ctx context.Context, cursor []byte, h directory.Handler) error {
 	var cur Cursor
 	if err := json.Unmarshal(cursor, &cur); err != nil || cur.Version != 1 {
@@ -134,38 +150,104 @@ func (s *Source) Watch(ctx context.Context, cursor []byte, h directory.Handler) 
 	defer sess.Close()
 	stop := context.AfterFunc(ctx, func() { sess.conn.Close() })
 	defer stop()
-	switch {
-	case sess.flavor != cur.Flavor:
+	if sess.flavor != cur.Flavor {
 		return fmt.Errorf("directory/ldap: cursor is for %s, %s is %s: %w", cur.Flavor, sess.server, sess.flavor, directory.ErrFullReadRequired)
-	case sess.flavor == FlavorAD:
-		return ErrIncrementalNotImplemented
-	case !sess.root.supports(oidSyncRequest):
-		return fmt.Errorf("%w: %s does not offer syncrepl (no syncprov overlay); entryCSN polling is issue 5", ErrIncrementalNotImplemented, sess.server)
 	}
-	return s.watchOpenLDAP(ctx, sess, &cur, h)
+	m, err := s.chooseMethod(sess)
+	if err != nil {
+		return err
+	}
+	if m.name != cur.cursorMethod() {
+		return fmt.Errorf("directory/ldap: the cursor was taken for %s, changes now follow %s: %w", cur.cursorMethod(), m.name, directory.ErrFullReadRequired)
+	}
+	return watchEnded(ctx, s.watchWith(ctx, sess, &cur, m, h))
 }
 
-// Describe says how the source reads, for logs and `dirbridge check`.
+// watchEnded returns the handler's own error unchanged (as
+// directory.Handler promises) and ctx's error when the watch was canceled:
+// canceling closes the connection, so a request in flight fails with a
+// network error that is not the cause.
+func watchEnded(ctx context.Context, err error) error {
+	var he handlerError
+	switch {
+	case errors.As(err, &he):
+		return he.err
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return err
+}
+
+func (s *Source) watchWith(ctx context.Context, sess *session, cur *Cursor, m method, h directory.Handler) error {
+	switch m.name {
+	case MethodDirSync:
+		return s.watchDirSync(ctx, sess, cur, m, h)
+	case MethodUSN:
+		return s.watchUSN(ctx, sess, cur, h)
+	case MethodPoll:
+		return s.watchPoll(ctx, sess, cur, h)
+	}
+	return s.watchOpenLDAP(ctx, sess, cur, h)
+}
+
+// cursorMethod is the cursor's method; cursors written before methods were
+// recorded came from syncrepl (the only method then).
+func (c *Cursor) cursorMethod() string {
+	if c.Method == "" && c.Flavor == FlavorOpenLDAP {
+		return MethodSyncrepl
+	}
+	return c.Method
+}
+
+// Describe says how the source reads, for logs and `dirbridge check`
+// (which also reports the method chosen on the server and why).
 func (s *Source) Describe() string {
-	return fmt.Sprintf("LDAP %s at %s (tls %s, %s bind); changes: syncrepl on OpenLDAP, full reads only on Active Directory (DirSync/uSNChanged not implemented yet)",
-		s.cfg.Flavor, strings.Join(s.cfg.URLs, ", "), s.cfg.TLS.Mode, s.cfg.Bind.Method)
+	return fmt.Sprintf("LDAP %s at %s (tls %s, %s bind); changes: %s (auto: DirSync or uSNChanged polling on AD, syncrepl or entryCSN polling on OpenLDAP), every %s%s",
+		s.cfg.Flavor, strings.Join(s.cfg.URLs, ", "), s.cfg.TLS.Mode, s.cfg.Bind.Method, s.cfg.Changes.Method, s.cfg.Changes.Interval, notifyNote(s.cfg.Changes.Notify))
+}
+
+func notifyNote(on bool) string {
+	if on {
+		return " or at once on an AD change notification"
+	}
+	return ""
 }
 
 // Close releases nothing today: every read opens and closes its own session.
 func (s *Source) Close() error { return nil }
 
-func (s *Source) cursor(sess *session) (*Cursor, error) {
-	c := &Cursor{Version: 1, Flavor: sess.flavor, Server: sess.server}
+// cursor takes the watermark of the method Watch will use, before the read.
+func (s *Source) cursor(ctx context.Context, sess *session) (*Cursor, error) {
+	m, err := s.chooseMethod(sess)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cursor{Version: 1, Flavor: sess.flavor, Server: sess.server, Method: m.name, Seen: time.Now().Unix()}
 	if sess.flavor == FlavorAD {
-		c.DSServiceName, c.USN = sess.root.dsServiceName, sess.root.highestCommittedUSN
-		return c, nil
+		return c, s.adCursor(ctx, sess, c, m)
 	}
 	csn, err := readContextCSN(sess)
 	if err != nil {
 		return nil, opError{server: sess.server, bindDN: s.cfg.Bind.DN, op: "read contextCSN"}.classify(err)
 	}
 	c.ContextCSN = csn
-	return c, nil
+	if m.name == MethodPoll {
+		c.PollAttr, err = s.pollAttribute(sess)
+		c.CSN = s.pollTop(c.PollAttr, csn)
+	}
+	return c, err
+}
+
+func (s *Source) adCursor(ctx context.Context, sess *session, c *Cursor, m method) error {
+	dsa, inv, err := adWatermark(sess)
+	if err != nil {
+		return err
+	}
+	c.DSServiceName, c.InvocationID, c.USN = dsa, inv, sess.root.highestCommittedUSN
+	if m.name == MethodDirSync {
+		return s.primeDirSync(ctx, sess, c, m.dirSyncFlags)
+	}
+	return nil
 }
 
 // fail explains why a read ended early; the handler's own error is returned

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -33,11 +34,16 @@ var errSyncEnded = errors.New("the server ended the persistent search")
 func (s *Source) watchOpenLDAP(ctx context.Context, sess *session, cur *Cursor, h directory.Handler) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	look, closeLook, err := s.lookupSession(ctx, sess)
+	if err != nil {
+		return err
+	}
+	defer closeLook()
 	events := make(chan syncEvent)
 	for _, kind := range []directory.Kind{directory.KindPerson, directory.KindGroup} {
 		go s.runSyncrepl(ctx, sess, kind, cur.cookie(kind), events)
 	}
-	r := newReader(sess, s)
+	r := newReader(look, s) // member DNs are resolved beside the streams
 	for {
 		var ev syncEvent
 		select {
@@ -56,7 +62,7 @@ func (s *Source) watchOpenLDAP(ctx context.Context, sess *session, cur *Cursor, 
 			return err
 		}
 		if err := h(ctx, *page); err != nil {
-			return err
+			return handlerError{err}
 		}
 	}
 }
@@ -97,7 +103,7 @@ func (r *reader) syncPage(ctx context.Context, ev syncEvent, cur *Cursor) (*dire
 	if ev.entry != nil && ev.entry.DN != "" {
 		return r.syncEntry(ctx, ev, cur)
 	}
-	return r.syncInfo(ev, cur)
+	return r.syncInfo(ctx, ev, cur)
 }
 
 func (r *reader) syncEntry(ctx context.Context, ev syncEvent, cur *Cursor) (*directory.Page, error) {
@@ -115,13 +121,14 @@ func (r *reader) syncEntry(ctx context.Context, ev syncEvent, cur *Cursor) (*dir
 		}
 		return &directory.Page{Entries: []directory.Entry{e}}, nil
 	case goldap.SyncStateDelete:
-		return &directory.Page{Deleted: []string{st.EntryUUID.String()}}, nil
+		ids, err := r.ownDeletes(ctx, ev.kind, []string{st.EntryUUID.String()})
+		return deletesPage(ids), err
 	default: // present: only sent in a present phase
 		return nil, r.presentPhase()
 	}
 }
 
-func (r *reader) syncInfo(ev syncEvent, cur *Cursor) (*directory.Page, error) {
+func (r *reader) syncInfo(ctx context.Context, ev syncEvent, cur *Cursor) (*directory.Page, error) {
 	info, ok := goldap.FindControl(ev.controls, goldap.ControlTypeSyncInfo).(*goldap.ControlSyncInfo)
 	if !ok {
 		return nil, nil // e.g. a referral: nothing to apply
@@ -141,9 +148,60 @@ func (r *reader) syncInfo(ev syncEvent, cur *Cursor) (*directory.Page, error) {
 		for i, u := range info.SyncIdSet.SyncUUIDs {
 			ids[i] = u.String()
 		}
-		return &directory.Page{Deleted: ids}, nil
+		ids, err := r.ownDeletes(ctx, ev.kind, ids)
+		return deletesPage(ids), err
 	}
 	return &directory.Page{}, nil // a new cookie alone is worth committing
+}
+
+// deletesPage is nil when nothing is left to hand on (the cookie, already
+// in the cursor, travels with the next page).
+func deletesPage(ids []string) *directory.Page {
+	if len(ids) == 0 {
+		return nil
+	}
+	return &directory.Page{Deleted: ids}
+}
+
+// ownDeletes drops the deletions that a kind's search reports for entries
+// of the other kind: slapd's session log answers a resumed search with a
+// delete for every logged change to an entry that does not match the
+// search's filter, so the people search "deletes" every group changed
+// meanwhile. Passing those on would delete live groups (and people). An ID
+// is kept unless an entry with it still matches the other kind's search.
+func (r *reader) ownDeletes(ctx context.Context, kind directory.Kind, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return ids, nil
+	}
+	other := directory.KindGroup
+	if kind == directory.KindGroup {
+		other = directory.KindPerson
+	}
+	live := map[string]bool{}
+	for start := 0; start < len(ids); start += 100 { // keeps each filter short
+		if err := r.liveIDs(ctx, other, ids[start:min(start+100, len(ids))], live); err != nil {
+			return nil, err
+		}
+	}
+	return slices.DeleteFunc(ids, func(id string) bool { return live[id] }), nil
+}
+
+func (r *reader) liveIDs(ctx context.Context, kind directory.Kind, ids []string, live map[string]bool) error {
+	var f strings.Builder
+	for _, id := range ids {
+		f.WriteString("(entryUUID=" + goldap.EscapeFilter(id) + ")")
+	}
+	req := r.searchRequest(kind)
+	req.Filter = "(&(|" + f.String() + ")" + r.filterOf(kind) + ")"
+	req.Attributes = []string{"entryUUID"}
+	return pagedSearch(ctx, r.sess, r.cfg.PageSize, req, func(page []*goldap.Entry) error {
+		for _, e := range page {
+			if id, err := canonicalUUID(e.GetAttributeValue("entryUUID")); err == nil {
+				live[id] = true
+			}
+		}
+		return nil
+	})
 }
 
 func (r *reader) presentPhase() error {

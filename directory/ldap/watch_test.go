@@ -157,13 +157,3 @@ func TestOpenLDAPWatchFromFullReadReplaysNothing(t *testing.T) {
 
 // peopleOutside is the shared ou=people, outside every test's subtree.
 func (e olEnv) peopleOutside() string { return "ou=people," + e.base }
-
-func TestADWatchNotImplementedYet(t *testing.T) {
-	env := requireAD(t)
-	src := newSource(t, env.settings(env.base, ""))
-	cursor := []byte(`{"v":1,"flavor":"ad","usn":"1"}`)
-	err := src.Watch(context.Background(), cursor, nil)
-	if !errors.Is(err, ErrIncrementalNotImplemented) || err.Error() != "directory/ldap: incremental change detection not implemented yet" {
-		t.Errorf("AD Watch: %v", err)
-	}
-}
