@@ -117,8 +117,10 @@ func (a *Agent) applyPage(ctx context.Context, p directory.Page) error {
 	if err != nil {
 		return err
 	}
-	a.status.setChange(a.now(), len(p.Entries)+len(p.Deleted))
-	a.wakeTimers()
+	if n := len(p.Entries) + len(p.Deleted); n > 0 { // empty pages only move the cursor (heartbeats)
+		a.status.setChange(a.now(), n)
+		a.wakeTimers()
+	}
 	if planned > 0 {
 		a.log.Info().Int("entries", len(p.Entries)).Int("deleted", len(p.Deleted)).Int("requests", planned).Msg("directory changes planned")
 		a.poke()
