@@ -67,7 +67,7 @@ func dial(t *testing.T, url, ca, dn, pw string) *goldap.Conn {
 func openLDAPDir(t *testing.T) realDir {
 	v := testenv.Require(t, "OpenLDAP", "OL_LDAPS_URL", "OL_BIND_DN", "OL_BIND_PW", "OL_BASE_DN", "OL_CA_CERT")
 	return realDir{name: "openldap", url: v["OL_LDAPS_URL"], ca: v["OL_CA_CERT"], adminDN: v["OL_BIND_DN"], adminPW: v["OL_BIND_PW"],
-		base: v["OL_BASE_DN"], login: "uid", anchor: "entryUUID", active: "true",
+		base: v["OL_BASE_DN"], login: "uid", anchor: "entryUUID", active: `description != "disabled"`,
 		settings: fmt.Sprintf("urls: [%q]\ntls: {mode: ldaps, caFile: %q}\nbind: {dn: %q, password: %q}\nflavor: openldap\nbaseDN: %q\n",
 			v["OL_LDAPS_URL"], v["OL_CA_CERT"], v["OL_BIND_DN"], v["OL_BIND_PW"], v["OL_BASE_DN"]),
 		person: func(_ *goldap.Conn, dn, login string) *goldap.AddRequest {

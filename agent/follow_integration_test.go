@@ -19,6 +19,20 @@ import (
 // become completed requests in the mock app within the test's deadline.
 func TestAgentFollowsOpenLDAP(t *testing.T) {
 	d := openLDAPDir(t)
+	followDirectory(t, d, "", "description", "disabled", true)
+}
+
+// TestAgentFollowsActiveDirectory does the same against the Samba AD DC with
+// the least-privilege service account, which cannot use DirSync nor see
+// tombstones: the agent polls uSNChanged (woken by change notification).
+func TestAgentFollowsActiveDirectory(t *testing.T) {
+	d := adDir(t)
+	followDirectory(t, d, "changes: {method: auto, interval: 1s, notify: true}\n", "userAccountControl", "546", false)
+}
+
+// followDirectory: a full read, then a new member, a disable and (where the
+// bind can see deletes) a delete become completed requests.
+func followDirectory(t *testing.T, d realDir, changes, disableAttr, disableValue string, deletes bool) {
 	c := dial(t, d.url, d.ca, d.adminDN, d.adminPW)
 	tag := randomTag()
 	ou := "ou=dbfollow" + tag + "," + d.base
@@ -33,17 +47,17 @@ func TestAgentFollowsOpenLDAP(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "mapping.yaml"), fmt.Sprintf(`scope:
   users: {base: %q}
 identity:
-  anchor: entryUUID
-  userName: lower(uid) + "@example.test"
-  active: description != "disabled"
+  anchor: %s
+  userName: lower(%s) + "@example.test"
+  active: %s
 apps:
   wiki:
     assign:
       - group: %q
     attributes:
       userName: identity.userName
-`, ou, group))
-	settings := d.settings + fmt.Sprintf("people: {base: %q}\ngroups: {base: %q}\n", ou, ou)
+`, ou, d.anchor, d.login, d.active, group))
+	settings := d.settings + fmt.Sprintf("people: {base: %q}\ngroups: {base: %q}\n", ou, ou) + changes
 	writeFile(t, filepath.Join(dir, "agent.yaml"), "state: {path: state.db}\ndirectory:\n  type: ldap\n  settings:\n"+
 		indent(settings, "    ")+"mapping: {files: [mapping.yaml]}\napps:\n  wiki: {connector: mock}\nstatus: {listen: '127.0.0.1:0'}\n")
 	cfg, err := config.Load(filepath.Join(dir, "agent.yaml"))
@@ -66,8 +80,11 @@ apps:
 	modify(t, c, group, func(m *goldap.ModifyRequest) { m.Add("member", []string{person("bob")}) })
 	w.waitFor("bob's Create from syncrepl", func(tx *outbox.Tx) bool { return tx.Counts("wiki")[outbox.StateCompleted] == 2 })
 	bob := personID(t, a, "bob"+tag)
-	modify(t, c, person("bob"), func(m *goldap.ModifyRequest) { m.Replace("description", []string{"disabled"}) })
+	modify(t, c, person("bob"), func(m *goldap.ModifyRequest) { m.Replace(disableAttr, []string{disableValue}) })
 	w.waitFor("bob's Deactivate", func(tx *outbox.Tx) bool { return completed(tx, "wiki", bob, connectors.OpDeactivate) })
+	if !deletes {
+		return
+	}
 	ann := personID(t, a, "ann"+tag)
 	if err := c.Del(goldap.NewDelRequest(person("ann"), nil)); err != nil {
 		t.Fatal(err)
