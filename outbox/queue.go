@@ -54,7 +54,7 @@ func (tx *Tx) Enqueue(nr NewRequest) (Request, error) {
 		return Request{}, err
 	}
 	st.Pending = append(st.Pending, r.ID)
-	st.Planned = r.Target    // encoded before Enqueue returns: no copy needed
+	st.Planned = r.Target    // not stored: derived from the last open request
 	if r.HeldBecause != "" { // the request itself records its creation; the log records decisions
 		if err := tx.log(&r, EventHeld, r.HeldBecause, ""); err != nil {
 			return Request{}, err

@@ -57,39 +57,37 @@ type AppState struct {
 	Updated    time.Time          `json:"updated"`
 }
 
-// storedState is how AppState is written: in the steady state desired,
-// planned and confirmed are the same account, so planned and confirmed are
-// only written when they differ (a third of the bytes to encode, write and
-// decode on every hand-out and completion).
+// storedState is how AppState is written. Planned is never stored: it is
+// the target of the person's last open request, or what the app confirmed
+// when nothing is open, and is derived when the record is read (one record
+// less to encode on every enqueue). Confirmed is written only when it
+// differs from Desired, as it does not in the steady state.
 type storedState struct {
 	AppState
-	PlannedIsDesired   bool `json:"pd,omitempty"`
-	ConfirmedIsPlanned bool `json:"cp,omitempty"`
+	ConfirmedIsDesired bool `json:"cd,omitempty"`
 }
 
 func encodeState(st *AppState) *storedState {
 	out := &storedState{AppState: *st}
-	if st.Planned != nil && st.Desired != nil && reflect.DeepEqual(st.Planned, st.Desired) {
-		out.Planned, out.PlannedIsDesired = nil, true
-	}
-	if st.Confirmed != nil && st.Planned != nil && reflect.DeepEqual(st.Confirmed, st.Planned) {
-		out.Confirmed, out.ConfirmedIsPlanned = nil, true
+	out.Planned = nil
+	if st.Confirmed != nil && st.Desired != nil && reflect.DeepEqual(st.Confirmed, st.Desired) {
+		out.Confirmed, out.ConfirmedIsDesired = nil, true
 	}
 	return out
 }
 
-func decodeState(raw []byte) (AppState, error) {
+// decodeState reads a stored record and derives its planned state.
+func (tx *Tx) decodeState(raw []byte) (AppState, error) {
 	var s storedState
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return AppState{}, err
 	}
-	if s.PlannedIsDesired {
-		s.Planned = cloneUser(s.Desired)
+	if s.ConfirmedIsDesired {
+		s.Confirmed = cloneUser(s.Desired)
 	}
-	if s.ConfirmedIsPlanned {
-		s.Confirmed = cloneUser(s.Planned)
-	}
-	return s.AppState, nil
+	st := s.AppState
+	tx.replan(&st)
+	return st, nil
 }
 
 // State returns the record of (app, person); ok is false when none exists.
@@ -98,7 +96,7 @@ func (tx *Tx) State(app, person string) (st AppState, ok bool, err error) {
 	if raw == nil {
 		return AppState{App: app, PersonID: person}, false, nil
 	}
-	if st, err = decodeState(raw); err != nil {
+	if st, err = tx.decodeState(raw); err != nil {
 		return st, false, fmt.Errorf("outbox: decode state %s/%s: %w", app, person, err)
 	}
 	return st, true, nil
@@ -143,7 +141,7 @@ func (tx *Tx) States(app string, fn func(AppState) error) error {
 		p = prefix(app)
 	}
 	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-		st, err := decodeState(v)
+		st, err := tx.decodeState(v)
 		if err != nil {
 			return fmt.Errorf("outbox: decode state %q: %w", k, err)
 		}
