@@ -3,7 +3,6 @@ package outbox
 import (
 	"bytes"
 	"fmt"
-	json "github.com/goccy/go-json"
 )
 
 // CheckInvariants verifies the store's internal consistency: counters match
@@ -16,8 +15,8 @@ func (tx *Tx) CheckInvariants() error {
 	counts := map[string]int{}
 	open := map[uint64]Request{}
 	err := tx.btx.Bucket(bRequests).ForEach(func(k, v []byte) error {
-		var r Request
-		if err := json.Unmarshal(v, &r); err != nil {
+		r, err := decodeRequest(v)
+		if err != nil {
 			return fmt.Errorf("request %d: %w", getU64(k), err)
 		}
 		counts[r.App+"\x00"+string(r.State)]++

@@ -68,7 +68,7 @@ func (tx *Tx) NoteAccount(app, person string, acct connectors.Account) error {
 	if acct.ExternalID == "" && acct.Status == "" {
 		return nil
 	}
-	st, _, err := tx.State(app, person)
+	st, _, err := tx.record(app, person)
 	if err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func (tx *Tx) inflight(id uint64) (Request, AppState, error) {
 	if r.State != StateProvisioning {
 		return r, AppState{}, fmt.Errorf("%w: request %d is %s, not Provisioning", ErrIllegalTransition, id, r.State)
 	}
-	st, _, err := tx.State(r.App, r.PersonID)
+	st, _, err := tx.record(r.App, r.PersonID)
 	return r, st, err
 }
 

@@ -3,8 +3,9 @@ package outbox
 import (
 	"bytes"
 	"fmt"
-	json "github.com/goccy/go-json"
 	"time"
+
+	json "github.com/goccy/go-json"
 
 	"github.com/dirbridge/dirbridge/connectors"
 )
@@ -75,8 +76,8 @@ func (tx *Tx) Log(from uint64, fn func(LogEntry) bool) error {
 func (tx *Tx) ListRequests(f Filter) ([]Request, error) {
 	var out []Request
 	visit := func(raw []byte) (bool, error) {
-		var r Request
-		if err := json.Unmarshal(raw, &r); err != nil {
+		r, err := decodeRequest(raw)
+		if err != nil {
 			return false, fmt.Errorf("outbox: decode request: %w", err)
 		}
 		if f.match(&r) {
@@ -150,8 +151,8 @@ func (tx *Tx) pruneRequests(before time.Time) (int, error) {
 	reqs := tx.btx.Bucket(bRequests)
 	c := reqs.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		var r Request
-		if err := json.Unmarshal(v, &r); err != nil {
+		r, err := decodeRequest(v)
+		if err != nil {
 			return 0, fmt.Errorf("outbox: decode request %d: %w", getU64(k), err)
 		}
 		if r.State.Terminal() && r.Updated.Before(before) {

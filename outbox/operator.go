@@ -36,7 +36,7 @@ func (tx *Tx) Retry(id uint64, who string) (Request, error) {
 	if err != nil {
 		return r, err
 	}
-	st, _, err := tx.State(r.App, r.PersonID)
+	st, _, err := tx.record(r.App, r.PersonID)
 	if err != nil {
 		return r, err
 	}
@@ -72,7 +72,7 @@ func (tx *Tx) operate(id uint64, who string, to State, ev Event) (Request, error
 	if err != nil {
 		return r, err
 	}
-	st, _, err := tx.State(r.App, r.PersonID)
+	st, _, err := tx.record(r.App, r.PersonID)
 	if err != nil {
 		return r, err
 	}

@@ -25,7 +25,7 @@ func (tx *Tx) Enqueue(nr NewRequest) (Request, error) {
 	if !nr.Op.Valid() {
 		return Request{}, fmt.Errorf("%w: operation %q", ErrInvalid, nr.Op)
 	}
-	st, _, err := tx.State(nr.App, nr.PersonID)
+	st, _, err := tx.record(nr.App, nr.PersonID)
 	if err != nil {
 		return Request{}, err
 	}
@@ -225,7 +225,7 @@ func (tx *Tx) claimOne(id uint64) (Work, error) {
 	if err != nil {
 		return Work{}, err
 	}
-	st, _, err := tx.State(r.App, r.PersonID)
+	st, _, err := tx.record(r.App, r.PersonID)
 	if err != nil {
 		return Work{}, err
 	}

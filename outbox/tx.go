@@ -78,6 +78,14 @@ func encodeState(st *AppState) *storedState {
 
 // decodeState reads a stored record and derives its planned state.
 func (tx *Tx) decodeState(raw []byte) (AppState, error) {
+	st, err := decodeRecord(raw)
+	if err == nil {
+		tx.replan(&st)
+	}
+	return st, err
+}
+
+func decodeRecord(raw []byte) (AppState, error) {
 	var s storedState
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return AppState{}, err
@@ -85,18 +93,26 @@ func (tx *Tx) decodeState(raw []byte) (AppState, error) {
 	if s.ConfirmedIsDesired {
 		s.Confirmed = cloneUser(s.Desired)
 	}
-	st := s.AppState
-	tx.replan(&st)
-	return st, nil
+	return s.AppState, nil
 }
 
 // State returns the record of (app, person); ok is false when none exists.
 func (tx *Tx) State(app, person string) (st AppState, ok bool, err error) {
+	st, ok, err = tx.record(app, person)
+	if ok && err == nil {
+		tx.replan(&st)
+	}
+	return st, ok, err
+}
+
+// record reads the stored record without deriving planned: the queue's own
+// operations never need it (and replan after a change where they do).
+func (tx *Tx) record(app, person string) (st AppState, ok bool, err error) {
 	raw := tx.btx.Bucket(bStates).Get(join(app, person))
 	if raw == nil {
 		return AppState{App: app, PersonID: person}, false, nil
 	}
-	if st, err = tx.decodeState(raw); err != nil {
+	if st, err = decodeRecord(raw); err != nil {
 		return st, false, fmt.Errorf("outbox: decode state %s/%s: %w", app, person, err)
 	}
 	return st, true, nil
@@ -115,7 +131,7 @@ func (tx *Tx) putState(st *AppState) error {
 
 // SetDesired records what the mapping says now for (app, person).
 func (tx *Tx) SetDesired(app, person string, desired *connectors.User) error {
-	st, _, err := tx.State(app, person)
+	st, _, err := tx.record(app, person)
 	if err != nil {
 		return err
 	}
@@ -125,7 +141,7 @@ func (tx *Tx) SetDesired(app, person string, desired *connectors.User) error {
 
 // SetOutOfScope records why the planned account is inactive.
 func (tx *Tx) SetOutOfScope(app, person string, out bool) error {
-	st, _, err := tx.State(app, person)
+	st, _, err := tx.record(app, person)
 	if err != nil {
 		return err
 	}
@@ -154,15 +170,41 @@ func (tx *Tx) States(app string, fn func(AppState) error) error {
 
 // Request returns a stored request.
 func (tx *Tx) Request(id uint64) (Request, error) {
-	var r Request
 	raw := tx.btx.Bucket(bRequests).Get(u64(id))
 	if raw == nil {
-		return r, fmt.Errorf("%w: request %d", ErrNotFound, id)
+		return Request{}, fmt.Errorf("%w: request %d", ErrNotFound, id)
 	}
-	if err := json.Unmarshal(raw, &r); err != nil {
+	r, err := decodeRequest(raw)
+	if err != nil {
 		return r, fmt.Errorf("outbox: decode request %d: %w", id, err)
 	}
 	return r, nil
+}
+
+// storedRequest is how a Request is written: the payload sent is usually
+// the target itself, and then only a flag says so.
+type storedRequest struct {
+	Request
+	SentIsTarget bool `json:"st,omitempty"`
+}
+
+func encodeRequest(r *Request) *storedRequest {
+	out := &storedRequest{Request: *r}
+	if r.Sent != nil && r.Target != nil && reflect.DeepEqual(r.Sent, r.Target) {
+		out.Sent, out.SentIsTarget = nil, true
+	}
+	return out
+}
+
+func decodeRequest(raw []byte) (Request, error) {
+	var s storedRequest
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return Request{}, err
+	}
+	if s.SentIsTarget {
+		s.Sent = cloneUser(s.Target)
+	}
+	return s.Request, nil
 }
 
 // saveRequest stores r and keeps the per-app state counters in step.
@@ -177,7 +219,7 @@ func (tx *Tx) saveRequest(r *Request, was State) error {
 			return err
 		}
 	}
-	return tx.putJSON(bRequests, u64(r.ID), r)
+	return tx.putJSON(bRequests, u64(r.ID), encodeRequest(r))
 }
 
 func (tx *Tx) count(app string, s State, delta int64) error {
