@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +27,9 @@ import (
 // against a loopback SCIM server (one PATCH per Update) by 8 workers, and
 // each outcome committed back to the outbox (fsync on). Reports requests/s.
 func BenchmarkDeliverSCIMWithOutbox(b *testing.B) {
+	TuneRuntime() // as `dirbridge run` does
+	defer debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetGCPercent(100)
 	body := []byte(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"u1","userName":"p@corp.example",` +
 		`"externalId":"anchor","active":true,"title":"t"}`)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -69,6 +69,7 @@ func runDemo(ctx context.Context, dir, listen string, out, logw io.Writer) error
 	if err != nil {
 		return err
 	}
+	agent.TuneRuntime()
 	a, err := agent.New(agent.Options{Config: cfg, Logger: log})
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@ func runCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			agent.TuneRuntime()
 			a, err := agent.New(agent.Options{Config: cfg, Logger: log, DryRun: dryRun})
 			if err != nil {
 				return err
