@@ -131,30 +131,7 @@ func previewRealDirectory(t *testing.T, d realDir) {
 	login := "p" + tag
 	addReq(t, c, d.person(c, person, login))
 	addReq(t, c, d.group(group, "g"+tag, person))
-	dir := t.TempDir()
-	mappingText := fmt.Sprintf(`scope:
-  users: {base: %q}
-identity:
-  anchor: %s
-  userName: lower(%s) + "@example.test"
-  active: %s
-apps:
-  wiki:
-    assign:
-      - group: %q
-    attributes:
-      userName: identity.userName
-      email: mail
-`, ou, d.anchor, d.login, d.active, group)
-	settings := d.settings + fmt.Sprintf("people: {base: %q}\ngroups: {base: %q}\n", ou, ou)
-	cfgText := "state: {path: state.db}\ndirectory:\n  type: ldap\n  settings:\n" + indent(settings, "    ") +
-		"mapping: {files: [mapping.yaml]}\napps:\n  wiki: {connector: mock}\nstatus: {listen: '127.0.0.1:0'}\n"
-	writeFile(t, filepath.Join(dir, "mapping.yaml"), mappingText)
-	writeFile(t, filepath.Join(dir, "agent.yaml"), cfgText)
-	cfg, err := config.Load(filepath.Join(dir, "agent.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := realWorkspace(t, d, ou, group, "")
 	a, err := New(Options{Config: cfg, Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), NoConnectors: true})
 	if err != nil {
 		t.Fatal(err)
@@ -180,6 +157,34 @@ apps:
 	if len(reqs) != 1 || reqs[0].Op != connectors.OpUpdate || !strings.Contains(reqs[0].Reason, "email") {
 		t.Fatalf("preview after a live change: %+v", reqs)
 	}
+}
+
+// realWorkspace writes an agent config for d (people and groups under ou,
+// a mock app "wiki" assigned by group) and loads it.
+func realWorkspace(t *testing.T, d realDir, ou, group, extraSettings string) *config.Config {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "mapping.yaml"), fmt.Sprintf(`scope:
+  users: {base: %q}
+identity:
+  anchor: %s
+  userName: lower(%s) + "@example.test"
+  active: %s
+apps:
+  wiki:
+    assign:
+      - group: %q
+    attributes:
+      userName: identity.userName
+      email: mail
+`, ou, d.anchor, d.login, d.active, group))
+	settings := d.settings + fmt.Sprintf("people: {base: %q}\ngroups: {base: %q}\n", ou, ou) + extraSettings
+	writeFile(t, filepath.Join(dir, "agent.yaml"), "state: {path: state.db}\ndirectory:\n  type: ldap\n  settings:\n"+
+		indent(settings, "    ")+"mapping: {files: [mapping.yaml]}\napps:\n  wiki: {connector: mock}\nstatus: {listen: '127.0.0.1:0'}\n")
+	cfg, err := config.Load(filepath.Join(dir, "agent.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 func indent(s, prefix string) string {

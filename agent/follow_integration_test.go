@@ -2,14 +2,12 @@ package agent
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
 
 	goldap "github.com/go-ldap/ldap/v3"
 	"github.com/rs/zerolog"
 
-	"github.com/dirbridge/dirbridge/config"
 	"github.com/dirbridge/dirbridge/connectors"
 	"github.com/dirbridge/dirbridge/outbox"
 )
@@ -43,32 +41,12 @@ func followDirectory(t *testing.T, d realDir, changes, disableAttr, disableValue
 	addReq(t, c, d.person(c, person("ann"), "ann"+tag))
 	addReq(t, c, d.group(group, "g"+tag, person("ann")))
 
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "mapping.yaml"), fmt.Sprintf(`scope:
-  users: {base: %q}
-identity:
-  anchor: %s
-  userName: lower(%s) + "@example.test"
-  active: %s
-apps:
-  wiki:
-    assign:
-      - group: %q
-    attributes:
-      userName: identity.userName
-`, ou, d.anchor, d.login, d.active, group))
-	settings := d.settings + fmt.Sprintf("people: {base: %q}\ngroups: {base: %q}\n", ou, ou) + changes
-	writeFile(t, filepath.Join(dir, "agent.yaml"), "state: {path: state.db}\ndirectory:\n  type: ldap\n  settings:\n"+
-		indent(settings, "    ")+"mapping: {files: [mapping.yaml]}\napps:\n  wiki: {connector: mock}\nstatus: {listen: '127.0.0.1:0'}\n")
-	cfg, err := config.Load(filepath.Join(dir, "agent.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := realWorkspace(t, d, ou, group, changes)
 	a, err := New(Options{Config: cfg, Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, dir: dir, a: a}
+	w := &world{t: t, dir: filepath.Dir(cfg.File), a: a}
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel, w.done = cancel, make(chan error, 1)
 	go func() { w.done <- a.Run(ctx) }()
