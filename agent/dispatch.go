@@ -89,8 +89,12 @@ func (r *appRunner) run(ctx context.Context) error {
 		workers.Wait()
 		r.recording.Wait()
 	}()
+	capacity := cap(queue)
+	if batched {
+		capacity = r.cfg.Workers // a batch is up to 200 requests: no prefetch beyond one per worker
+	}
 	for ctx.Err() == nil {
-		units, err := r.claim(ctx, batched, cap(queue))
+		units, err := r.claim(ctx, batched, capacity)
 		if err != nil && ctx.Err() == nil {
 			r.log.Error().Err(err).Msg("claiming requests")
 		}
