@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dirbridge/dirbridge/config"
 	"github.com/dirbridge/dirbridge/connectors"
 	"github.com/dirbridge/dirbridge/outbox"
 )
@@ -87,9 +88,15 @@ func (a *Agent) Handler() http.Handler {
 	mux.Handle("GET /metrics", a.metricsHandler())
 	mux.HandleFunc("GET /api/v1/requests", a.listRequests)
 	mux.HandleFunc("GET /api/v1/requests/{id}", a.getRequest)
-	mux.HandleFunc("POST /api/v1/requests/{id}/{action}", a.requireToken(a.actOnRequest))
-	mux.HandleFunc("POST /api/v1/apps/{app}/held/{action}", a.requireToken(a.actOnHeld))
-	mux.HandleFunc("POST /api/v1/sync/full", a.requireToken(a.postFullRead))
+	mux.HandleFunc("POST /api/v1/requests/{id}/{action}", func(w http.ResponseWriter, r *http.Request) {
+		role := roleOperator
+		if act := r.PathValue("action"); act == "approve" || act == "deny" {
+			role = roleApprover
+		}
+		a.requireRole(role, a.actOnRequest)(w, r)
+	})
+	mux.HandleFunc("POST /api/v1/apps/{app}/held/{action}", a.requireRole(roleApprover, a.actOnHeld))
+	mux.HandleFunc("POST /api/v1/sync/full", a.requireRole(roleOperator, a.postFullRead))
 	mux.HandleFunc("GET /api/v1/people/{who}", a.getPerson)
 	mux.HandleFunc("GET /api/v1/accounts", a.listAccounts)
 	mux.HandleFunc("GET /api/v1/preview/{who}", a.getPreview)
@@ -124,45 +131,68 @@ func (a *Agent) checkHost(next http.Handler) http.Handler {
 	})
 }
 
-// requireToken protects state-changing endpoints with the bearer token from
-// status.tokenFile. Browsers never attach it on their own, so a forged
-// cross-site form cannot act (CSRF).
-func (a *Agent) requireToken(next http.HandlerFunc) http.HandlerFunc {
+// Roles of the status API. Reading needs none (loopback, helpdesk page);
+// acting needs a bearer token, which browsers never attach on their own, so
+// a forged cross-site form cannot act (CSRF).
+const (
+	roleOperator = "operator" // retry, cancel, complete by hand, full read
+	roleApprover = "approver" // also approve and deny
+)
+
+type actorKey struct{}
+
+// requireRole lets through requests whose bearer token belongs to a user
+// with the role (an approver may do what an operator may), and records who
+// it is for the provisioning log.
+func (a *Agent) requireRole(role string, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		want, err := a.statusToken()
+		users, err := a.statusUsers()
 		if err != nil {
 			writeError(w, http.StatusForbidden, err.Error())
 			return
 		}
 		got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-			writeError(w, http.StatusUnauthorized, "a valid bearer token is required for this action")
+		for _, u := range users {
+			if subtle.ConstantTimeCompare([]byte(got), []byte(u.Token.Reveal())) != 1 {
+				continue
+			}
+			if role == roleApprover && u.Role != roleApprover {
+				writeError(w, http.StatusForbidden, u.Name+" is an operator; approving and denying needs an approver")
+				return
+			}
+			next(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, u.Name)))
 			return
 		}
-		next(w, r)
+		writeError(w, http.StatusUnauthorized, "a valid bearer token is required for this action")
 	}
 }
 
-func (a *Agent) statusToken() (string, error) {
-	if a.cfg.Status.TokenFile == "" {
-		return "", errors.New("actions are disabled: set status.tokenFile in the agent config")
+// statusUsers are the configured users plus the holder of status.tokenFile.
+func (a *Agent) statusUsers() ([]config.StatusUser, error) {
+	users := append([]config.StatusUser(nil), a.cfg.Status.Users...)
+	if a.cfg.Status.TokenFile != "" {
+		b, err := os.ReadFile(a.cfg.Resolve(a.cfg.Status.TokenFile))
+		if err != nil {
+			return nil, fmt.Errorf("actions are disabled: cannot read status.tokenFile: %w", err)
+		}
+		tok := strings.TrimSpace(string(b))
+		if len(tok) < 16 {
+			return nil, errors.New("actions are disabled: the status token must be at least 16 characters")
+		}
+		users = append(users, config.StatusUser{Name: "token-file", Role: roleApprover, Token: config.NewSecret(tok)})
 	}
-	b, err := os.ReadFile(a.cfg.Resolve(a.cfg.Status.TokenFile))
-	if err != nil {
-		return "", fmt.Errorf("actions are disabled: cannot read status.tokenFile: %w", err)
+	if len(users) == 0 {
+		return nil, errors.New("actions are disabled: set status.users or status.tokenFile in the agent config")
 	}
-	tok := strings.TrimSpace(string(b))
-	if len(tok) < 16 {
-		return "", errors.New("actions are disabled: the status token must be at least 16 characters")
-	}
-	return tok, nil
+	return users, nil
 }
 
-// actor names who acted, for the provisioning log.
+// actor names who acted, for the provisioning log: the authenticated user,
+// and whom a tool acted for when it says so (X-Dirbridge-Actor).
 func actor(r *http.Request) string {
-	who := strings.TrimSpace(r.Header.Get("X-Dirbridge-Actor"))
-	if who == "" {
-		who = "api"
+	who, _ := r.Context().Value(actorKey{}).(string)
+	if onBehalf := strings.TrimSpace(r.Header.Get("X-Dirbridge-Actor")); onBehalf != "" && onBehalf != who {
+		who += " for " + onBehalf
 	}
 	return who + " (status API from " + r.RemoteAddr + ")"
 }

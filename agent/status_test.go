@@ -16,7 +16,11 @@ import (
 )
 
 func TestStatusEndpoint(t *testing.T) {
-	w := startWorld(t)
+	const opToken = "operator-token-0123456789"
+	w := startWorldWith(t, func(cfg string) string {
+		return strings.Replace(cfg, "  tokenFile: status.token\n",
+			"  tokenFile: status.token\n  users:\n    - {name: anna, role: operator, token: "+opToken+"}\n", 1)
+	})
 	w.waitFor("the initial Creates", func(tx *outbox.Tx) bool { return tx.Counts("slack")[outbox.StateCompleted] == 33 })
 	srv := httptest.NewServer(w.a.Handler())
 	defer srv.Close()
@@ -61,7 +65,9 @@ func TestStatusEndpoint(t *testing.T) {
 		{"action without token", "POST", "/api/v1/requests/1/retry", "", "", 401, "bearer token"},
 		{"action with a wrong token", "POST", "/api/v1/requests/1/retry", "", "wrong-token-wrong-token", 401, "bearer token"},
 		{"illegal action", "POST", "/api/v1/requests/1/retry", "", tok, 409, "only Failed or Retrying"},
-		{"approve with token", "POST", "/api/v1/requests/" + jsonID(held.ID) + "/approve", "", tok, 200, `"approver": "helpdesk-anna`},
+		{"an operator may retry", "POST", "/api/v1/requests/1/retry", "", opToken, 409, "only Failed or Retrying"},
+		{"an operator may not approve", "POST", "/api/v1/requests/" + jsonID(held.ID) + "/approve", "", opToken, 403, "needs an approver"},
+		{"approve with the approver token", "POST", "/api/v1/requests/" + jsonID(held.ID) + "/approve", "", tok, 200, `"approver": "token-file for helpdesk-anna`},
 		{"unknown request", "GET", "/api/v1/requests/99999", "", "", 404, "not found"},
 	}
 	for _, c := range cases {

@@ -36,6 +36,9 @@
 //	  # tlsCert: /etc/dirbridge/status.crt
 //	  # tlsKey: /etc/dirbridge/status.key
 //	  # hostnames: [dirbridge01.corp.example]
+//	  users:                              # who may act, with which role; the log records the name
+//	    - {name: helpdesk, role: operator, token: "${file:/etc/dirbridge/helpdesk.token}"}
+//	    - {name: it-security, role: approver, token: "${env:DIRBRIDGE_APPROVER_TOKEN}"}
 //	log:
 //	  level: info                         # debug | info | warn | error
 //	  format: json                        # json | console
@@ -120,6 +123,17 @@ type Status struct {
 	// Hostnames the endpoint answers to besides loopback names (the Host
 	// header is checked against DNS rebinding).
 	Hostnames []string `yaml:"hostnames"`
+	// Users may act through the API, each with a role and a token; the log
+	// records the user's name. (The tokenFile holder is an approver named
+	// "token-file".)
+	Users []StatusUser `yaml:"users"`
+}
+
+// StatusUser is one person or tool allowed to act through the status API.
+type StatusUser struct {
+	Name  string `yaml:"name"`
+	Role  string `yaml:"role"` // operator (retry, cancel, complete, full read) | approver (also approve and deny)
+	Token Secret `yaml:"token"`
 }
 
 // Log configures logging.
@@ -246,6 +260,18 @@ func (c *Config) validate() Errors {
 	}
 	if err := checkListen(c.Status); err != nil {
 		bad(at, "status.listen: %v", err)
+	}
+	names := map[string]bool{}
+	for i, u := range c.Status.Users {
+		switch {
+		case u.Name == "" || names[u.Name]:
+			bad(at, "status.users[%d]: a unique name is required", i)
+		case u.Role != "operator" && u.Role != "approver":
+			bad(at, "status.users[%d] (%s): role %q: want operator or approver", i, u.Name, u.Role)
+		case len(u.Token.Reveal()) < 16:
+			bad(at, "status.users[%d] (%s): the token must be at least 16 characters", i, u.Name)
+		}
+		names[u.Name] = true
 	}
 	switch c.Log.Format {
 	case "json", "console":

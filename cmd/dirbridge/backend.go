@@ -151,9 +151,13 @@ func (a *apiBackend) do(method, path, who string, v any) error {
 	return json.Unmarshal(body, v)
 }
 
+// token is $DIRBRIDGE_TOKEN (a status.users token) or the tokenFile's.
 func (a *apiBackend) token() (string, error) {
+	if t := os.Getenv("DIRBRIDGE_TOKEN"); t != "" {
+		return t, nil
+	}
 	if a.cfg.Status.TokenFile == "" {
-		return "", errors.New("status.tokenFile is not set: the agent accepts no actions")
+		return "", errors.New("set DIRBRIDGE_TOKEN to your status.users token (status.tokenFile is not set)")
 	}
 	b, err := os.ReadFile(a.cfg.Resolve(a.cfg.Status.TokenFile))
 	if err != nil {

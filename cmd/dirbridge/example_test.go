@@ -38,7 +38,15 @@ func TestExampleAgentConfig(t *testing.T) {
 	if err := os.WriteFile(ca, selfSignedPEM(t), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := config.Parse(path, []byte(strings.ReplaceAll(string(text), "/etc/dirbridge/corp-ca.pem", ca)))
+	edited := strings.ReplaceAll(string(text), "/etc/dirbridge/corp-ca.pem", ca)
+	for _, tok := range []string{"helpdesk.token", "approver.token"} { // the status users' token files
+		f := filepath.Join(t.TempDir(), tok)
+		if err := os.WriteFile(f, []byte("a-token-of-twenty-chars\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		edited = strings.ReplaceAll(edited, "/etc/dirbridge/"+tok, f)
+	}
+	c, err := config.Parse(path, []byte(edited))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +60,7 @@ func TestExampleAgentConfig(t *testing.T) {
 		t.Fatalf("slack section: %v", err)
 	}
 	conn.Close()
-	if c.Apps["salesforce"].Approve[0] != "Create" || c.Status.Listen != "127.0.0.1:8470" {
+	if c.Apps["salesforce"].Approve[0] != "Create" || c.Status.Listen != "127.0.0.1:8470" || len(c.Status.Users) != 2 {
 		t.Fatalf("loaded %+v", c)
 	}
 }
