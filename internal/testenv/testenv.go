@@ -53,15 +53,30 @@ func Require(t testing.TB, server string, names ...string) map[string]string {
 	for _, n := range names {
 		v, ok := Lookup(n)
 		if !ok {
-			msg := server + " not available: " + n + " is not set (start it with `make testenv`)"
-			if InCI() {
-				t.Fatal(msg + "; CI=true, so this is a failure, not a skip")
-			}
-			t.Skip(msg)
+			Unavailable(t, server+" not available: "+n+" is not set (start it with `make testenv`)")
 		}
 		vals[n] = v
 	}
 	return vals
+}
+
+// Unavailable skips the test on a laptop, and fails it under CI=true,
+// saying why the environment cannot run it.
+func Unavailable(t testing.TB, why string) {
+	t.Helper()
+	if InCI() {
+		t.Fatal(why + "; CI=true, so this is a failure, not a skip")
+	}
+	t.Skip(why)
+}
+
+// RequireRoot is Unavailable unless the test runs as root (a private test
+// server needs privileged ports or Debian packages).
+func RequireRoot(t testing.TB, what string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, what+" needs root")
+	}
 }
 
 func loadFiles() {
