@@ -30,7 +30,7 @@ func TestADKerberosBindRefusedUnderStrictSamba(t *testing.T) {
 	env := requireAD(t)
 	v := testenv.Require(t, "Samba AD (Kerberos)", "AD_SVC_PRINCIPAL", "AD_REALM", "AD_SVC_KEYTAB", "AD_KRB5_CONF", "AD_LDAP_SPN")
 	if v2, _ := testenv.Lookup("AD_STRONG_AUTH"); v2 != "yes" {
-		t.Skip("the shared DC does not run with require strong auth = yes")
+		testenv.Unavailable(t, "the shared DC does not run with require strong auth = yes")
 	}
 	err := openErr(t, kerberosSettings(v, env.ldapsURL, "{caFile: "+yamlQuote(env.ca)+"}", v["AD_SVC_KEYTAB"]))
 	if !errors.Is(err, ErrStrongAuthRequired) || !strings.Contains(err.Error(), "allow_sasl_over_tls") {
