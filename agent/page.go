@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
 	"sort"
+	"strings"
 
 	"github.com/dirbridge/dirbridge/outbox"
 )
@@ -62,7 +64,10 @@ Last change seen: {{t .LastChange}}.
 <td>{{with $st.Confirmed}}{{if .Active}}active{{else}}inactive{{end}}{{if .Frozen}}, frozen{{end}}{{else}}none{{end}}</td><td>{{len $st.Pending}}</td></tr>{{end}}</table>
 <h2>Requests for this person</h2>{{template "reqs" (rows .Requests $.Names)}}{{end}}
 
-<h2>Held for approval</h2>{{template "reqs" (rows .Held .Names)}}
+<h2>Held for approval</h2>
+{{range .HeldBatches}}<p><b>{{.App}}</b>: {{.Summary}} held. Decide the whole batch with
+<code>dirbridge requests held approve --app {{.App}}</code> (or <code>deny</code>), as an approver.</p>{{end}}
+{{template "reqs" (rows .Held .Names)}}
 <h2>Failed (waiting for an operator)</h2>{{template "reqs" (rows .Failed .Names)}}
 <p class="muted">JSON: <a href="/api/v1/status">/api/v1/status</a>, <a href="/api/v1/requests">/api/v1/requests</a>. Retry, approve, deny and cancel with <code>dirbridge requests ...</code> or the token-protected API.</p>
 </body></html>
@@ -91,6 +96,11 @@ func (a *Agent) page(w http.ResponseWriter, r *http.Request) {
 		data["Held"], _ = tx.ListRequests(outbox.Filter{States: []outbox.State{outbox.StateAwaitingApproval}, Limit: 50})
 		data["Failed"], _ = tx.ListRequests(outbox.Filter{States: []outbox.State{outbox.StateFailed}, Limit: 50})
 		return nil
+	})
+	_ = a.store.View(func(tx *outbox.Tx) error { // every held request, not only the 50 listed
+		all, err := tx.ListRequests(outbox.Filter{States: []outbox.State{outbox.StateAwaitingApproval}})
+		data["HeldBatches"] = heldBatches(all)
+		return err
 	})
 	var shown []outbox.Request
 	if who := r.URL.Query().Get("person"); who != "" {
@@ -132,4 +142,31 @@ func (a *Agent) displayNames(reqs []outbox.Request) map[string]string {
 		return nil
 	})
 	return names
+}
+
+// heldBatch summarizes what the guard holds in one app ("30 Deactivate, 2 Create").
+type heldBatch struct {
+	App     string
+	Summary string
+}
+
+func heldBatches(reqs []outbox.Request) []heldBatch {
+	counts := map[string]map[string]int{}
+	for _, r := range reqs {
+		if counts[r.App] == nil {
+			counts[r.App] = map[string]int{}
+		}
+		counts[r.App][string(r.Op)]++
+	}
+	var out []heldBatch
+	for app, ops := range counts {
+		var parts []string
+		for op, n := range ops {
+			parts = append(parts, fmt.Sprintf("%d %s", n, op))
+		}
+		sort.Strings(parts)
+		out = append(out, heldBatch{App: app, Summary: strings.Join(parts, ", ")})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].App < out[j].App })
+	return out
 }
