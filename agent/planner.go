@@ -69,11 +69,11 @@ type Planned struct {
 // cause says what triggered it ("directory change", "group change", ...).
 func (p *planner) plan(tx *outbox.Tx, personID, cause string, now time.Time) ([]Planned, error) {
 	snap, ok, err := tx.Person(personID)
-	if err != nil {
-		return nil, err
+	if err != nil || !ok {
+		return nil, err // not a person: a group, or an id the store never held
 	}
 	res := mapping.Result{Apps: map[string]mapping.AppResult{}}
-	if ok && !snap.Deleted {
+	if !snap.Deleted {
 		res, err = p.eval.Evaluate(mapping.Person{ID: snap.ID, DN: snap.DN, Attributes: snap.Attributes}, txMemberships{tx}, now)
 		if err != nil {
 			// One person's data must not stop everyone else's changes: the
@@ -89,11 +89,11 @@ func (p *planner) plan(tx *outbox.Tx, personID, cause string, now time.Time) ([]
 	}
 	// People out of scope keep their values (their deactivated accounts
 	// still carry them); only a person deleted from the directory frees them.
-	if ok && !snap.Deleted && res.InScope {
+	if !snap.Deleted && res.InScope {
 		if err := tx.SetHoldings(personID, holdings(res)); err != nil {
 			return nil, err
 		}
-	} else if ok && snap.Deleted {
+	} else if snap.Deleted {
 		if err := tx.SetHoldings(personID, nil); err != nil {
 			return nil, err
 		}
@@ -106,7 +106,7 @@ func (p *planner) plan(tx *outbox.Tx, personID, cause string, now time.Time) ([]
 		return nil, err
 	}
 	why := cause
-	if ok && snap.Deleted {
+	if snap.Deleted {
 		why = cause + ": deleted in the directory"
 	}
 	var out []Planned

@@ -250,8 +250,8 @@ func (a *Agent) storeDelete(tx *outbox.Tx, id string, affected map[string]bool) 
 	return nil
 }
 
-// planPeople plans every affected person that is a person (groups are
-// skipped), when a mapping is loaded.
+// planPeople plans every affected id that is a person (plan skips groups),
+// when a mapping is loaded.
 func (a *Agent) planPeople(tx *outbox.Tx, ids []string, cause string) (int, error) {
 	p := a.maps.planner()
 	if p == nil {
@@ -259,12 +259,6 @@ func (a *Agent) planPeople(tx *outbox.Tx, ids []string, cause string) (int, erro
 	}
 	n := 0
 	for _, id := range ids {
-		if _, ok, err := tx.Person(id); err != nil || !ok {
-			if err != nil {
-				return n, err
-			}
-			continue
-		}
 		planned, err := p.plan(tx, id, cause, a.now())
 		if err != nil {
 			return n, err
