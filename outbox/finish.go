@@ -197,14 +197,10 @@ func (tx *Tx) finishAttempt(st *AppState, r *Request) error {
 
 // inflight loads a request that must be in Provisioning, with its state.
 func (tx *Tx) inflight(id uint64) (Request, AppState, error) {
-	r, err := tx.Request(id)
-	if err != nil {
-		return r, AppState{}, err
+	r, st, err := tx.requestAndState(id)
+	if err == nil && r.State != StateProvisioning {
+		err = fmt.Errorf("%w: request %d is %s, not Provisioning", ErrIllegalTransition, id, r.State)
 	}
-	if r.State != StateProvisioning {
-		return r, AppState{}, fmt.Errorf("%w: request %d is %s, not Provisioning", ErrIllegalTransition, id, r.State)
-	}
-	st, _, err := tx.record(r.App, r.PersonID)
 	return r, st, err
 }
 

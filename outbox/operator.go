@@ -32,11 +32,7 @@ func (tx *Tx) MarkCompleted(id uint64, who string) (Request, error) {
 // Retry sends a Failed or Retrying request again now. An earlier attempt may
 // have reached the app, so the connector verifies first.
 func (tx *Tx) Retry(id uint64, who string) (Request, error) {
-	r, err := tx.Request(id)
-	if err != nil {
-		return r, err
-	}
-	st, _, err := tx.record(r.App, r.PersonID)
+	r, st, err := tx.requestAndState(id)
 	if err != nil {
 		return r, err
 	}
@@ -68,11 +64,7 @@ func (tx *Tx) Retry(id uint64, who string) (Request, error) {
 }
 
 func (tx *Tx) operate(id uint64, who string, to State, ev Event) (Request, error) {
-	r, err := tx.Request(id)
-	if err != nil {
-		return r, err
-	}
-	st, _, err := tx.record(r.App, r.PersonID)
+	r, st, err := tx.requestAndState(id)
 	if err != nil {
 		return r, err
 	}

@@ -221,11 +221,7 @@ func (tx *Tx) Claim(app string, max int, now time.Time, skip func(connectors.Ope
 }
 
 func (tx *Tx) claimOne(id uint64) (Work, error) {
-	r, err := tx.Request(id)
-	if err != nil {
-		return Work{}, err
-	}
-	st, _, err := tx.record(r.App, r.PersonID)
+	r, st, err := tx.requestAndState(id)
 	if err != nil {
 		return Work{}, err
 	}

@@ -181,6 +181,17 @@ func (tx *Tx) Request(id uint64) (Request, error) {
 	return r, nil
 }
 
+// requestAndState loads a request and its person's record (without the
+// derived planned state, which the queue's own operations do not need).
+func (tx *Tx) requestAndState(id uint64) (Request, AppState, error) {
+	r, err := tx.Request(id)
+	if err != nil {
+		return r, AppState{}, err
+	}
+	st, _, err := tx.record(r.App, r.PersonID)
+	return r, st, err
+}
+
 // storedRequest is how a Request is written: the payload sent is usually
 // the target itself, and then only a flag says so.
 type storedRequest struct {
