@@ -92,16 +92,16 @@ func (a *Agent) page(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Slice(apps, func(i, j int) bool { return apps[i].Name < apps[j].Name })
 	data["Apps"] = apps
+	// One scan of the held requests gives both each app's batch summary and
+	// the newest 50 listed.
+	var held, failed []outbox.Request
 	_ = a.store.View(func(tx *outbox.Tx) error {
-		data["Held"], _ = tx.ListRequests(outbox.Filter{States: []outbox.State{outbox.StateAwaitingApproval}, Limit: 50})
-		data["Failed"], _ = tx.ListRequests(outbox.Filter{States: []outbox.State{outbox.StateFailed}, Limit: 50})
+		held, _ = tx.ListRequests(outbox.Filter{States: []outbox.State{outbox.StateAwaitingApproval}})
+		failed, _ = tx.ListRequests(outbox.Filter{States: []outbox.State{outbox.StateFailed}, Limit: 50})
 		return nil
 	})
-	_ = a.store.View(func(tx *outbox.Tx) error { // every held request, not only the 50 listed
-		all, err := tx.ListRequests(outbox.Filter{States: []outbox.State{outbox.StateAwaitingApproval}})
-		data["HeldBatches"] = heldBatches(all)
-		return err
-	})
+	data["HeldBatches"] = heldBatches(held)
+	data["Held"], data["Failed"] = held[:min(len(held), 50)], failed
 	var shown []outbox.Request
 	if who := r.URL.Query().Get("person"); who != "" {
 		if v, err := LookupPerson(a.store, who); err != nil {
@@ -111,11 +111,7 @@ func (a *Agent) page(w http.ResponseWriter, r *http.Request) {
 			shown = v.Requests
 		}
 	}
-	for _, k := range []string{"Held", "Failed"} {
-		if reqs, ok := data[k].([]outbox.Request); ok {
-			shown = append(shown, reqs...)
-		}
-	}
+	shown = append(append(shown, held[:min(len(held), 50)]...), failed...)
 	data["Names"] = a.displayNames(shown)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
