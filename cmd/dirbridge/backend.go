@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -39,7 +42,7 @@ func (g *globals) backend() (backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	api := &apiBackend{base: "http://" + cfg.Status.Listen, cfg: cfg, http: &http.Client{Timeout: 30 * time.Second}}
+	api := newAPIBackend(cfg)
 	if api.reachable() {
 		return api, nil
 	}
@@ -98,6 +101,33 @@ func (l *localBackend) Accounts(app string) ([]outbox.AppState, error) {
 	return agent.Accounts(l.s, app)
 }
 
+// newAPIBackend reaches the agent's status API as the agent serves it:
+// over TLS with the configured certificate (and its first hostname) when it
+// has one, and at a loopback address when it listens on every interface.
+func newAPIBackend(cfg *config.Config) *apiBackend {
+	host, port, _ := net.SplitHostPort(cfg.Status.Listen)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	scheme := "http"
+	if cfg.Status.TLSCert != "" {
+		scheme = "https"
+		if len(cfg.Status.Hostnames) > 0 {
+			host = cfg.Status.Hostnames[0]
+		}
+		roots, err := x509.SystemCertPool()
+		if err != nil {
+			roots = x509.NewCertPool()
+		}
+		if pem, err := os.ReadFile(cfg.Resolve(cfg.Status.TLSCert)); err == nil {
+			roots.AppendCertsFromPEM(pem) // a self-signed status certificate
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+	}
+	return &apiBackend{base: scheme + "://" + net.JoinHostPort(host, port), cfg: cfg, http: client}
+}
+
 type apiBackend struct {
 	base string
 	cfg  *config.Config
@@ -107,8 +137,13 @@ type apiBackend struct {
 func (a *apiBackend) Close() error { return nil }
 
 func (a *apiBackend) reachable() bool {
-	c := &http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(a.base + "/healthz")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+"/healthz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := a.http.Do(req)
 	if err != nil {
 		return false
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dirbridge/dirbridge/config"
 	"github.com/dirbridge/dirbridge/demo"
 )
 
@@ -52,5 +53,22 @@ func TestExitCodesAndMessages(t *testing.T) {
 				t.Fatalf("exit %d (want %d), output:\n%s%s\nwant it to contain %q", code, c.code, out, errs, c.contains)
 			}
 		})
+	}
+}
+
+func TestAPIBackendAddress(t *testing.T) {
+	cases := map[string]struct {
+		status config.Status
+		want   string
+	}{
+		"loopback":           {config.Status{Listen: "127.0.0.1:8470"}, "http://127.0.0.1:8470"},
+		"every interface":    {config.Status{Listen: "0.0.0.0:8470"}, "http://127.0.0.1:8470"},
+		"TLS with a name":    {config.Status{Listen: "0.0.0.0:8443", TLSCert: "c.pem", Hostnames: []string{"agent01.corp.example"}}, "https://agent01.corp.example:8443"},
+		"TLS without a name": {config.Status{Listen: "[::]:8443", TLSCert: "c.pem"}, "https://127.0.0.1:8443"},
+	}
+	for name, c := range cases {
+		if got := newAPIBackend(&config.Config{Status: c.status}).base; got != c.want {
+			t.Errorf("%s: base %s, want %s", name, got, c.want)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"text/tabwriter"
 
@@ -28,7 +27,7 @@ func reconcileCmd(g *globals) *cobra.Command {
 				return err
 			}
 			var rep agent.ReconcileReport
-			api := &apiBackend{base: "http://" + cfg.Status.Listen, cfg: cfg, http: http.DefaultClient}
+			api := newAPIBackend(cfg)
 			if api.reachable() {
 				err = api.get("/api/v1/apps/"+url.PathEscape(args[0])+"/reconcile", &rep)
 			} else {

@@ -32,7 +32,7 @@ func syncCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			api := &apiBackend{base: "http://" + cfg.Status.Listen, cfg: cfg, http: http.DefaultClient}
+			api := newAPIBackend(cfg)
 			if api.reachable() {
 				var out map[string]any
 				if err := api.do(http.MethodPost, fmt.Sprintf("/api/v1/sync/full?acceptShrink=%v", acceptShrink), operator(""), &out); err != nil {
