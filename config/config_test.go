@@ -131,3 +131,18 @@ func TestInlineStructs(t *testing.T) {
 		t.Fatalf("unknown key in an inline struct: %v", err)
 	}
 }
+
+func TestSecretLiteralsAreReadAsYAMLReadsThem(t *testing.T) {
+	var s struct {
+		A Secret `yaml:"a"`
+		B Secret `yaml:"b"`
+		C Secret `yaml:"c"`
+	}
+	text := "a: 'it''s \"quoted\"'\nb: \"tab\\there\"\nc: plain'quote'\n"
+	if err := DecodeYAML("s.yaml", []byte(text), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.A.Reveal() != `it's "quoted"` || s.B.Reveal() != "tab\there" || s.C.Reveal() != "plain'quote'" {
+		t.Errorf("secrets read as %q %q %q", s.A.Reveal(), s.B.Reveal(), s.C.Reveal())
+	}
+}

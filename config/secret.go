@@ -2,8 +2,11 @@ package config
 
 import (
 	"fmt"
+
 	"os"
 	"strings"
+
+	"github.com/goccy/go-yaml"
 )
 
 // Secret is a configuration value that must never be logged: a password, a
@@ -40,8 +43,11 @@ func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() +
 
 // UnmarshalYAML resolves the reference (goccy/go-yaml BytesUnmarshaler).
 func (s *Secret) UnmarshalYAML(b []byte) error {
-	raw := strings.TrimSpace(string(b))
-	raw = strings.Trim(raw, `"'`)
+	var raw string // the scalar as YAML reads it: quotes and escapes resolved
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	raw = strings.TrimSpace(raw)
 	v, err := ResolveSecret(raw)
 	if err != nil {
 		return err
