@@ -27,7 +27,8 @@ demo:
 test: lint testenv
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
-# Unit tests only (no servers, no process-killing tests).
+# The quick run: without the process-killing crash tests and without starting
+# servers (integration tests run against servers already up, else skip).
 unit:
 	$(GO) test -short -count=1 $(PKGS)
 
