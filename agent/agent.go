@@ -53,7 +53,6 @@ type Agent struct {
 	guard  *guard
 	apps   map[string]*appRunner
 	status *statusBoard
-	wake   chan struct{}
 	// fullNow carries an operator's request for a full read (true: accept a
 	// read much smaller than the last one).
 	fullNow chan bool
@@ -73,7 +72,7 @@ func New(opts Options) (*Agent, error) {
 		now = time.Now
 	}
 	a := &Agent{cfg: cfg, log: opts.Logger, now: now, status: newStatusBoard(),
-		wake: make(chan struct{}, 1), fullNow: make(chan bool, 1), timersChanged: make(chan struct{}, 1), guard: newGuard(cfg.Guard, now)}
+		fullNow: make(chan bool, 1), timersChanged: make(chan struct{}, 1), guard: newGuard(cfg.Guard, now)}
 	store, err := outbox.Open(cfg.Resolve(cfg.State.Path), outbox.Options{Now: now})
 	if err != nil {
 		return nil, err
@@ -179,10 +178,6 @@ func (a *Agent) Close() error {
 
 // poke wakes the dispatchers: new requests were committed.
 func (a *Agent) poke() {
-	select {
-	case a.wake <- struct{}{}:
-	default:
-	}
 	for _, r := range a.apps {
 		r.poke()
 	}
