@@ -262,13 +262,8 @@ func RequestWithLog(s *outbox.Store, id uint64) (RequestDetail, error) {
 		if d.Request, err = tx.Request(id); err != nil {
 			return err
 		}
-		d.Log = []outbox.LogEntry{}
-		return tx.Log(0, func(e outbox.LogEntry) bool {
-			if e.RequestID == id {
-				d.Log = append(d.Log, e)
-			}
-			return true
-		})
+		d.Log, err = tx.RequestLog(d.Request)
+		return err
 	})
 	return d, err
 }

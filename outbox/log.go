@@ -3,6 +3,7 @@ package outbox
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -69,6 +70,28 @@ func (tx *Tx) Log(from uint64, fn func(LogEntry) bool) error {
 		}
 	}
 	return nil
+}
+
+// RequestLog returns the log entries of request r, oldest first. The log is
+// appended in time order, so it is read backwards only as far as the
+// request's creation, not from the beginning of the retention period.
+func (tx *Tx) RequestLog(r Request) ([]LogEntry, error) {
+	out := []LogEntry{}
+	c := tx.btx.Bucket(bLog).Cursor()
+	for k, v := c.Last(); k != nil; k, v = c.Prev() {
+		var e LogEntry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return nil, fmt.Errorf("outbox: decode log entry %d: %w", getU64(k), err)
+		}
+		if e.Time.Before(r.Created) {
+			break
+		}
+		if e.RequestID == r.ID {
+			out = append(out, e)
+		}
+	}
+	slices.Reverse(out)
+	return out, nil
 }
 
 // ListRequests returns the requests that match f, newest first unless

@@ -653,3 +653,34 @@ func TestStateEncodingOmitsRepeatsAndRestoresThem(t *testing.T) {
 		t.Errorf("equal states are written in full: %+v", enc)
 	}
 }
+
+func TestRequestLogReadsOnlyItsOwnEntriesInOrder(t *testing.T) {
+	s, clk := openTest(t)
+	first := enqueue(t, s, "app", "a", connectors.OpCreate, user("a", true))
+	claim(t, s, "app", 1, clk.Now())
+	complete(t, s, first.ID, "x")
+	clk.Advance(time.Hour)
+	other := enqueue(t, s, "app", "b", connectors.OpCreate, user("b", true))
+	claim(t, s, "app", 1, clk.Now())
+	update(t, s, func(tx *Tx) error {
+		_, err := tx.Fail(other.ID, errors.New("reset"), RetryPolicy{})
+		return err
+	})
+	_ = s.View(func(tx *Tx) error {
+		for _, c := range []struct {
+			r      Request
+			events []Event
+		}{{first, []Event{EventAttempt, EventCompleted}}, {other, []Event{EventAttempt, EventRetry}}} {
+			got, err := tx.RequestLog(c.r)
+			if err != nil || len(got) != len(c.events) {
+				t.Fatalf("log of %d: %+v %v", c.r.ID, got, err)
+			}
+			for i, e := range got {
+				if e.Event != c.events[i] || e.RequestID != c.r.ID {
+					t.Errorf("log of %d, entry %d: %+v, want %s", c.r.ID, i, e, c.events[i])
+				}
+			}
+		}
+		return nil
+	})
+}
