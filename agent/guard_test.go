@@ -48,9 +48,8 @@ func TestGuardHoldsMassChanges(t *testing.T) {
 	if held[2] != "" || held[3] == "" || !strings.Contains(held[3], "more than 3 deactivations") {
 		t.Fatalf("deactivations: %q", held)
 	}
-	g.setActive("big", 1000) // 20% of 1000 is 200, below a count limit of 500
 	g2 := newGuard(config.Guard{MaxDeactivations: 500, MaxDeactivationPercent: 20, Window: time.Hour}, clock)
-	g2.setActive("big", 1000)
+	g2.setActive("big", 1000) // 20% of 1000 is 200, below the count limit of 500
 	n := 0
 	for g2.admit("big", connectors.OpDeactivate, nil, nil) == "" {
 		n++
