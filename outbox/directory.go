@@ -361,3 +361,19 @@ func (tx *Tx) NextTimer() (time.Time, bool) {
 	}
 	return time.Unix(0, int64(getU64(k[:8]))), true
 }
+
+// PeopleAfter returns up to max person ids after after, in id order: a
+// re-plan walks everyone in bounded transactions and resumes from the last
+// id it planned.
+func (tx *Tx) PeopleAfter(after string, max int) []string {
+	var out []string
+	c := tx.btx.Bucket(bPeople).Cursor()
+	k, _ := c.Seek([]byte(after))
+	if k != nil && string(k) == after {
+		k, _ = c.Next()
+	}
+	for ; k != nil && len(out) < max; k, _ = c.Next() {
+		out = append(out, string(k))
+	}
+	return out
+}

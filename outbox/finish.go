@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -26,9 +27,12 @@ func (tx *Tx) Complete(id uint64, acct connectors.Account) error {
 	if err := tx.saveRequest(&r, StateProvisioning); err != nil {
 		return err
 	}
-	st.Confirmed = cloneUser(r.Sent)
+	confirmed := cloneUser(r.Sent)
 	if acct.Status == connectors.StatusDeleted {
-		st.Confirmed = nil // the app removed the account; coming back is a Create
+		confirmed = nil // the app removed the account; coming back is a Create
+	}
+	if err := tx.setConfirmed(&st, confirmed); err != nil {
+		return err
 	}
 	if err := tx.link(&st, acct); err != nil {
 		return err
@@ -247,4 +251,38 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// ForgetAccounts drops what dirbridge believes about the accounts of app
+// that match: no confirmed state, no link. The next plan treats those people
+// as having no account. It returns how many were forgotten.
+func (tx *Tx) ForgetAccounts(app string, match func(AppState) bool) (int, error) {
+	var forget []AppState
+	p := prefix(app)
+	c := tx.btx.Bucket(bStates).Cursor()
+	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		st, err := decodeRecord(v)
+		if err != nil {
+			return 0, err
+		}
+		if match(st) {
+			forget = append(forget, st)
+		}
+	}
+	for i := range forget {
+		st := &forget[i]
+		if id := st.Account.ExternalID; id != "" {
+			if err := tx.btx.Bucket(bExtIDs).Delete(join(app, id)); err != nil {
+				return 0, err
+			}
+		}
+		if err := tx.setConfirmed(st, nil); err != nil {
+			return 0, err
+		}
+		st.Account, st.Link, st.OutOfScope = connectors.Account{}, LinkNone, false
+		if err := tx.putState(st); err != nil {
+			return 0, err
+		}
+	}
+	return len(forget), nil
 }

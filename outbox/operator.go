@@ -93,7 +93,9 @@ func (tx *Tx) operate(id uint64, who string, to State, ev Event) (Request, error
 		return r, tx.putState(&st)
 	}
 	if to == StateManuallyCompleted {
-		st.Confirmed = cloneUser(r.Target)
+		if err := tx.setConfirmed(&st, cloneUser(r.Target)); err != nil {
+			return Request{}, err
+		}
 	}
 	st.Pending = removeID(st.Pending, r.ID)
 	tx.replan(&st)

@@ -34,7 +34,7 @@ func (tx *Tx) Enqueue(nr NewRequest) (Request, error) {
 		return Request{}, err
 	}
 	r := Request{ID: id, App: nr.App, PersonID: nr.PersonID, Op: nr.Op, Reason: nr.Reason,
-		State: StateNew, Target: nr.Target, NextAttempt: nr.NotBefore,
+		State: StateNew, Target: nr.Target, NextAttempt: nr.NotBefore, Batch: nr.Batch,
 		Created: tx.now, Updated: tx.now}
 	if nr.Op.Urgent() {
 		if err := tx.supersede(&st, &r); err != nil {
@@ -46,6 +46,11 @@ func (tx *Tx) Enqueue(nr NewRequest) (Request, error) {
 	}
 	if nr.Hold != "" {
 		r.State, r.HeldBecause = StateAwaitingApproval, nr.Hold
+	}
+	if r.Batch != 0 {
+		if err := tx.enterBatch(&r, nr.GuardKind); err != nil {
+			return Request{}, err
+		}
 	}
 	if err := tx.saveRequest(&r, ""); err != nil {
 		return Request{}, err
@@ -161,7 +166,7 @@ func (tx *Tx) promoteKnown(st *AppState, known *Request) error {
 		}
 		r = &head
 	}
-	if !r.State.handOut() {
+	if !r.State.handOut() || tx.parked(r) {
 		return nil
 	}
 	return tx.btx.Bucket(bReady).Put(readyKey(r), []byte(r.Op))

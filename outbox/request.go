@@ -91,8 +91,11 @@ type Request struct {
 	// the latest desired state; Completed copies it into confirmed.
 	Sent         *connectors.User `json:"sent,omitempty"`
 	SupersededBy uint64           `json:"supersededBy,omitempty"`
-	Created      time.Time        `json:"created"`
-	Updated      time.Time        `json:"updated"`
+	// Batch is the planning batch the request belongs to (0: none); the
+	// mass-change guard decides per batch.
+	Batch   uint64    `json:"batch,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
 }
 
 // Lane is the hand-out lane: terminations overtake bulk work.
@@ -132,4 +135,10 @@ type NewRequest struct {
 	Hold string
 	// NotBefore delays the first hand-out (zero: at once).
 	NotBefore time.Time
+	// Batch, when not 0, parks the request in that open batch until the
+	// guard has decided about the batch (OpenBatch, CloseBatch).
+	Batch uint64
+	// GuardKind is what the guard counts the request as ("deactivate",
+	// "create", "identifier"), or "".
+	GuardKind string
 }

@@ -11,7 +11,7 @@ import (
 
 // SchemaVersion is the layout this code writes. Bump it with a migration in
 // migrations whenever the layout changes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Buckets. Few large buckets, big-endian sequence keys (bbolt README).
 var (
@@ -36,10 +36,16 @@ var (
 	bDirty    = []byte("dirty")    // person -> nil: people the running full read must plan at its end
 	bTaken    = []byte("taken")    // app \0 attribute \0 lower(value) -> person: values held, for unique()
 	bHolds    = []byte("holds")    // person -> JSON list of the taken keys they hold
+	// Added in schema 2: the guard decides per batch and remembers.
+	bBatches   = []byte("batches")   // batch id(8) -> Batch (JSON)
+	bBatchReqs = []byte("batchreqs") // batch(8) app \0 id(8) -> nil: requests not yet settled
+	bGuard     = []byte("guard")     // app \0 kind \0 time(8) batch(8) -> u64: what the guard admitted
+	bActive    = []byte("active")    // app -> u64: accounts confirmed active
 )
 
 var allBuckets = [][]byte{bMeta, bRequests, bStates, bReady, bInflight, bHistory, bCounts, bLog,
-	bCursors, bPeople, bGroups, bDNs, bMembers, bMemberOf, bTimers, bTimerOf, bExtIDs, bStaged, bDirty, bTaken, bHolds}
+	bCursors, bPeople, bGroups, bDNs, bMembers, bMemberOf, bTimers, bTimerOf, bExtIDs, bStaged, bDirty, bTaken, bHolds,
+	bBatches, bBatchReqs, bGuard, bActive}
 
 // migrations[v] upgrades a file from schema v to v+1. Version 0 is an empty
 // file. Each runs in the same transaction that records the new version, so
@@ -52,6 +58,17 @@ var migrations = map[int]func(btx *bolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	// 1 -> 2: batches, the guard's window and the active-account counts,
+	// counted once from the records.
+	1: func(btx *bolt.Tx) error {
+		for _, b := range [][]byte{bBatches, bBatchReqs, bGuard, bActive} {
+			if _, err := btx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		_, err := (&Tx{btx: btx}).RecountActive()
+		return err
 	},
 }
 

@@ -18,6 +18,8 @@ import (
 type Tx struct {
 	btx *bolt.Tx
 	now time.Time
+	// batches caches batch decisions per app for parked (hand-out checks).
+	batches map[uint64]map[string]BatchDecision
 }
 
 // Now is the time the transaction started (the store's clock).
