@@ -14,8 +14,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -32,9 +32,10 @@ import (
 type Options struct {
 	Config *config.Config
 	Logger zerolog.Logger
-	// DryRun replaces every app's connector with the mock target (kept in
-	// dryrun-<app>.db next to the state file), so nothing reaches a real app
-	// and every would-be request is recorded.
+	// DryRun replaces every app's connector with the mock target and keeps
+	// its own state in DryRunDir (state.db and one <app>.db per app), so
+	// nothing reaches a real app, every would-be request is recorded, and
+	// the real state file is never opened.
 	DryRun bool
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
@@ -44,13 +45,20 @@ type Options struct {
 
 // Agent is one running dirbridge.
 type Agent struct {
-	cfg    *config.Config
-	log    zerolog.Logger
-	now    func() time.Time
-	store  *outbox.Store
-	source directory.Source
-	maps   *mappings
-	guard  *guard
+	cfg   *config.Config
+	log   zerolog.Logger
+	now   func() time.Time
+	store *outbox.Store
+	maps  *mappings
+	guard *guard
+
+	srcMu    sync.Mutex
+	source   directory.Source
+	srcAttrs []string // what the source reads now
+	want     []string // what it must read: the mapping's and the store's attributes
+	// widened wakes the sync loop when want grew (a mapping reads more).
+	widened chan struct{}
+
 	apps   map[string]*appRunner
 	status *statusBoard
 	// fullNow carries an operator's request for a full read (true: accept a
@@ -72,8 +80,13 @@ func New(opts Options) (*Agent, error) {
 		now = time.Now
 	}
 	a := &Agent{cfg: cfg, log: opts.Logger, now: now, status: newStatusBoard(),
-		fullNow: make(chan bool, 1), timersChanged: make(chan struct{}, 1), guard: newGuard(cfg.Guard, now)}
-	store, err := outbox.Open(cfg.Resolve(cfg.State.Path), outbox.Options{Now: now})
+		fullNow: make(chan bool, 1), timersChanged: make(chan struct{}, 1), widened: make(chan struct{}, 1),
+		guard: &guard{cfg: cfg}}
+	path := cfg.Resolve(cfg.State.Path)
+	if opts.DryRun {
+		path = filepath.Join(DryRunDir(cfg), "state.db")
+	}
+	store, err := outbox.Open(path, outbox.Options{Now: now})
 	if err != nil {
 		return nil, err
 	}
@@ -83,24 +96,52 @@ func New(opts Options) (*Agent, error) {
 		a.Close()
 		return nil, err
 	}
-	a.countActiveAccounts()
+	if !opts.DryRun {
+		if err := a.repairDryRunResidue(); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	return a, nil
+}
+
+// DryRunDir is where `run --dry-run` keeps its own state and the mock
+// targets that record what would have been sent: a folder beside the real
+// state file, which a dry run never opens.
+func DryRunDir(cfg *config.Config) string {
+	return filepath.Join(filepath.Dir(cfg.Resolve(cfg.State.Path)), "dryrun")
 }
 
 func (a *Agent) open(dryRun, noConnectors bool) error {
 	a.maps = newMappings(a, a.cfg)
-	attrs, err := a.maps.preload()
+	attrs, err := a.maps.attributes()
 	if err != nil {
 		return err
 	}
-	a.source, err = directory.New(a.cfg.Directory.Type, directory.Env{
-		Logger:     a.log.With().Str("component", "directory").Logger(),
-		Decode:     a.cfg.Directory.Settings.Decode,
-		BaseDir:    filepath.Dir(a.cfg.File),
-		Attributes: attrs,
-	})
-	if err != nil {
-		return fmt.Errorf("directory: %w", err)
+	if err := a.store.Update(context.Background(), func(tx *outbox.Tx) error {
+		have := coveredAttributes(tx)
+		if have == nil && tx.Cursor(sourceCursor) != nil {
+			// A state file from before the store recorded its attributes:
+			// it was read with what the mapping read then, assumed to be now.
+			have = attrs
+			if err := putJSON(tx, attrsKey, have); err != nil {
+				return err
+			}
+		}
+		a.want = union(attrs, have)
+		wrong, err := tx.RecountActive()
+		for app, c := range wrong {
+			a.log.Warn().Str("app", app).Int("counted", c[1]).Int("kept", c[0]).Msg("the active-account count was wrong and is corrected")
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := a.openSource(); err != nil {
+		return err
+	}
+	if _, err := a.maps.compile(); err != nil && !errors.Is(err, errWaiting) {
+		a.log.Info().Err(err).Msg("mapping not active yet: its groups resolve after the first full read")
 	}
 	a.apps = map[string]*appRunner{}
 	for _, name := range a.cfg.AppNames() {
@@ -121,7 +162,7 @@ func (a *Agent) newConnector(name string, app config.App, dryRun bool) (connecto
 	env := connectors.Env{App: name, StateDir: filepath.Dir(a.store.Path()), Decode: app.Settings.Decode,
 		Logger: a.log.With().Str("component", "connector").Str("app", name).Logger()}
 	if dryRun {
-		return mock.Open(mock.Settings{File: filepath.Join(env.StateDir, "dryrun-"+name+".db")})
+		return mock.Open(mock.Settings{File: filepath.Join(env.StateDir, name+".db")})
 	}
 	return connectors.New(app.Connector, env)
 }
@@ -147,10 +188,15 @@ func (a *Agent) Store() *outbox.Store { return a.store }
 // Run runs until ctx ends: directory sync, timers, mapping reloads,
 // delivery, and the status endpoint.
 func (a *Agent) Run(ctx context.Context) error {
+	if err := a.recoverBatches(ctx); err != nil {
+		return err
+	}
+	a.maps.reload(ctx, "mapping change") // re-plans if the store was planned with another mapping
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.syncLoop(ctx) })
 	g.Go(func() error { return a.timerLoop(ctx) })
 	g.Go(func() error { return a.maps.watch(ctx) })
+	g.Go(func() error { return a.maps.replanLoop(ctx) })
 	for _, r := range a.apps {
 		g.Go(func() error { return r.run(ctx) })
 	}
@@ -169,8 +215,8 @@ func (a *Agent) Close() error {
 	for _, r := range a.apps {
 		errs = append(errs, r.conn.Close())
 	}
-	if a.source != nil {
-		errs = append(errs, a.source.Close())
+	if src := a.src(); src != nil {
+		errs = append(errs, src.Close())
 	}
 	errs = append(errs, a.store.Close())
 	return errors.Join(errs...)

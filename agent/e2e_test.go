@@ -59,19 +59,43 @@ func startWorldEdited(t *testing.T, edit, editMapping func(string) string) *worl
 	if edit != nil {
 		cfgText = []byte(edit(string(cfgText)))
 	}
-	cfg, err := config.Parse(filepath.Join(dir, demo.ConfigFile), cfgText)
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(dir, demo.ConfigFile), cfgText, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Options{Config: cfg, Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
+	w.start(Options{})
+	t.Cleanup(w.stop)
+	return w
+}
+
+// start runs a new agent on the world's workspace (its state as the last
+// run left it); opts.Config and opts.Logger are filled in.
+func (w *world) start(opts Options) {
+	w.t.Helper()
+	cfg, err := config.Load(filepath.Join(w.dir, demo.ConfigFile))
 	if err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
+	}
+	opts.Config, opts.Logger = cfg, zerolog.New(zerolog.NewTestWriter(w.t)).Level(zerolog.WarnLevel)
+	a, err := New(opts)
+	if err != nil {
+		w.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w.a, w.cancel, w.done = a, cancel, make(chan error, 1)
 	go func() { w.done <- a.Run(ctx) }()
-	t.Cleanup(w.stop)
-	return w
+}
+
+// editFile rewrites a workspace file through fn.
+func (w *world) editFile(name string, fn func(string) string) {
+	w.t.Helper()
+	path := filepath.Join(w.dir, name)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(fn(string(b))), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 func (w *world) stop() {

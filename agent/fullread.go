@@ -29,11 +29,12 @@ func (a *Agent) FullRead(ctx context.Context, acceptShrink bool) error {
 	}); err != nil {
 		return err
 	}
-	a.log.Info().Str("source", a.source.Describe()).Uint64("generation", gen).Msg("full read started")
+	src, attrs := a.src(), a.readingAttributes()
+	a.log.Info().Str("source", src.Describe()).Uint64("generation", gen).Msg("full read started")
 	people := 0
 	var cursor []byte
 	err := recovered(func() (err error) {
-		cursor, err = a.source.FullRead(ctx, func(ctx context.Context, p directory.Page) error {
+		cursor, err = src.FullRead(ctx, func(ctx context.Context, p directory.Page) error {
 			err := a.store.Update(ctx, func(tx *outbox.Tx) error { return a.stagePage(tx, p, gen) })
 			people += countPeople(p)
 			return err
@@ -44,22 +45,32 @@ func (a *Agent) FullRead(ctx context.Context, acceptShrink bool) error {
 		a.status.setFullRead(start, a.now(), people, err)
 		return fmt.Errorf("full read: %w", err)
 	}
-	swept, planned, err := a.finishFullRead(ctx, gen, people, cursor, acceptShrink)
+	swept, planned, err := a.finishFullRead(ctx, fullReadEnd{gen, people, cursor, attrs}, acceptShrink)
 	a.status.setFullRead(start, a.now(), people, err)
 	if err != nil {
 		return err
 	}
 	a.log.Info().Int("people", people).Int("requests", planned).Int("gone", swept).
 		Dur("took", a.now().Sub(start)).Msg("full read complete")
-	a.countActiveAccounts()
 	a.wakeTimers()
-	if a.maps.planner() == nil { // the mapping's groups can resolve now
-		if err := a.maps.reload(ctx, "first sync"); err != nil {
-			a.log.Error().Err(err).Msg("the mapping cannot be activated")
-		}
-	}
+	a.maps.afterFullRead(ctx, "first sync") // a mapping that waited for the read's groups or attributes
 	a.poke()
 	return nil
+}
+
+// readingAttributes is what the source reads now.
+func (a *Agent) readingAttributes() []string {
+	a.srcMu.Lock()
+	defer a.srcMu.Unlock()
+	return a.srcAttrs
+}
+
+// fullReadEnd is what a completed read hands to finishFullRead.
+type fullReadEnd struct {
+	gen    uint64
+	people int
+	cursor []byte
+	attrs  []string // the attributes it read for everyone
 }
 
 func countPeople(p directory.Page) int {
@@ -107,40 +118,47 @@ func keys(m map[string]bool) []string {
 const planBatch = 500
 
 // finishFullRead decides about the read, applies or discards what it
-// staged, plans everyone marked in batches, and commits the cursor last: a
-// crash before that means the next start reads again.
-func (a *Agent) finishFullRead(ctx context.Context, gen uint64, people int, cursor []byte, acceptShrink bool) (swept, planned int, err error) {
+// staged, plans everyone marked into one batch in bounded transactions, and
+// commits the cursor last, with the batch closed for the guard in the same
+// transaction: a crash before that means the next start reads again (and
+// closes the orphaned batch).
+func (a *Agent) finishFullRead(ctx context.Context, end fullReadEnd, acceptShrink bool) (swept, planned int, err error) {
 	var last fullReadMeta
-	counted, suspicious := people, false
+	counted, suspicious := end.people, false
+	var batch uint64
+	p := a.maps.planner()
 	err = a.store.Update(ctx, func(tx *outbox.Tx) error {
 		swept = 0
 		if err := json.Unmarshal(orNull(tx.Cursor(fullReadKey)), &last); err != nil {
 			return err
 		}
-		reason := suspiciousRead(people, last.People)
+		reason := suspiciousRead(end.people, last.People)
 		if suspicious = reason != "" && !acceptShrink; suspicious {
 			// Keep the old count: every later read stays suspicious until an
 			// operator accepts the shrink, instead of one day quietly passing.
 			counted = last.People
 			a.status.setSyncError(errors.New(reason))
-			a.log.Error().Int("people", people).Int("lastRead", last.People).Msg(reason)
+			a.log.Error().Int("people", end.people).Int("lastRead", last.People).Msg(reason)
 			return tx.DiscardStaging()
 		}
-		if err := a.applyStaged(tx, gen); err != nil {
+		if err := a.applyStaged(tx, end.gen); err != nil {
 			return err
 		}
 		var err error
-		swept, err = a.sweep(tx, gen)
+		if swept, err = a.sweep(tx, end.gen); err != nil || p == nil {
+			return err // without a mapping, its activation re-plans everyone
+		}
+		batch, err = tx.OpenBatch("full read")
 		return err
 	})
-	for err == nil && !suspicious {
+	for err == nil && batch != 0 {
 		var n int
 		var done bool
 		err = a.store.Update(ctx, func(tx *outbox.Tx) error {
 			ids, err := tx.TakeDirty(planBatch)
 			done = len(ids) == 0
 			if err == nil {
-				n, err = a.planPeople(tx, ids, "full read")
+				n, err = a.planInto(tx, p, ids, batchRun{batch, "full read"})
 			}
 			return err
 		})
@@ -160,8 +178,21 @@ func (a *Agent) finishFullRead(ctx context.Context, gen uint64, people int, curs
 		if err := tx.DiscardStaging(); err != nil {
 			return err
 		}
-		return tx.PutCursor(sourceCursor, cursor)
+		if batch != 0 {
+			if err := a.closeBatchTx(tx, batch); err != nil {
+				return err
+			}
+		}
+		if !suspicious {
+			if err := putJSON(tx, attrsKey, end.attrs); err != nil {
+				return err
+			}
+		}
+		return tx.PutCursor(sourceCursor, end.cursor)
 	})
+	if err == nil && batch != 0 {
+		err = a.settleBatch(ctx, batch)
+	}
 	return swept, planned, err
 }
 
@@ -195,23 +226,6 @@ func markUnder(tx *outbox.Tx, ids []string, affected map[string]bool) {
 		for _, under := range tx.PeopleUnder(id) {
 			affected[under] = true
 		}
-	}
-}
-
-// countActiveAccounts tells the mass-change guard how many active accounts
-// each app has, for its percentage limit.
-func (a *Agent) countActiveAccounts() {
-	counts := map[string]int{}
-	_ = a.store.View(func(tx *outbox.Tx) error {
-		return tx.States("", func(st outbox.AppState) error {
-			if st.Confirmed != nil && st.Confirmed.Active {
-				counts[st.App]++
-			}
-			return nil
-		})
-	})
-	for _, app := range a.cfg.AppNames() {
-		a.guard.setActive(app, counts[app])
 	}
 }
 

@@ -17,7 +17,6 @@ import (
 // queues nothing (DESIGN.md section 2 rule 3).
 type planner struct {
 	eval   mapping.Evaluator
-	guard  *guard
 	policy map[string]map[connectors.Operation]bool // app -> operations that always need approval
 	// evalFailed reports a person whose evaluation failed (status page, log).
 	evalFailed func(personID, dn string, err error)
@@ -65,9 +64,15 @@ type Planned struct {
 	ID     uint64               `json:"id,omitempty"`
 }
 
-// plan re-evaluates one person and queues what is needed in every app.
-// cause says what triggered it ("directory change", "group change", ...).
-func (p *planner) plan(tx *outbox.Tx, personID, cause string, now time.Time) ([]Planned, error) {
+// batchRun is the batch a plan goes into and the cause it records.
+type batchRun struct {
+	batch uint64 // the open batch (outbox.OpenBatch); the guard decides when it closes
+	cause string // what triggered it ("directory change", "mapping change", ...)
+}
+
+// plan re-evaluates one person and queues what is needed in every app, into
+// the run's batch.
+func (p *planner) plan(tx *outbox.Tx, personID string, run batchRun, now time.Time) ([]Planned, error) {
 	snap, ok, err := tx.Person(personID)
 	if err != nil || !ok {
 		return nil, err // not a person: a group, or an id the store never held
@@ -105,9 +110,9 @@ func (p *planner) plan(tx *outbox.Tx, personID, cause string, now time.Time) ([]
 	if err := tx.SetTimer(personID, next); err != nil {
 		return nil, err
 	}
-	why := cause
+	why := run.cause
 	if snap.Deleted {
-		why = cause + ": deleted in the directory"
+		why = run.cause + ": deleted in the directory"
 	}
 	var out []Planned
 	for _, app := range p.eval.Apps() {
@@ -117,7 +122,7 @@ func (p *planner) plan(tx *outbox.Tx, personID, cause string, now time.Time) ([]
 			u := ar.User
 			desired = &u
 		}
-		planned, err := p.planApp(tx, app, personID, desired, ar, why, now)
+		planned, err := p.planApp(tx, app, personID, desired, ar, batchRun{run.batch, why})
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +138,7 @@ type step struct {
 	reason string
 }
 
-func (p *planner) planApp(tx *outbox.Tx, app, person string, desired *connectors.User, ar mapping.AppResult, cause string, now time.Time) ([]Planned, error) {
+func (p *planner) planApp(tx *outbox.Tx, app, person string, desired *connectors.User, ar mapping.AppResult, run batchRun) ([]Planned, error) {
 	st, _, err := tx.State(app, person)
 	if err != nil {
 		return nil, err
@@ -146,9 +151,10 @@ func (p *planner) planApp(tx *outbox.Tx, app, person string, desired *connectors
 	steps := diff(st.Planned, desired, ar, st.OutOfScope)
 	var out []Planned
 	for _, s := range steps {
-		hold := p.hold(app, s.op, s.target, st.Planned)
+		hold := p.hold(app, s.op)
 		r, err := tx.Enqueue(outbox.NewRequest{App: app, PersonID: person, Op: s.op,
-			Reason: cause + ": " + s.reason, Target: s.target, Hold: hold})
+			Reason: run.cause + ": " + s.reason, Target: s.target, Hold: hold,
+			Batch: run.batch, GuardKind: guardKind(s.op, s.target, st.Planned)})
 		if err != nil {
 			return nil, err
 		}
@@ -163,15 +169,14 @@ func (p *planner) planApp(tx *outbox.Tx, app, person string, desired *connectors
 	return out, nil
 }
 
-// hold returns why a request must wait for an approver, or "".
-func (p *planner) hold(app string, op connectors.Operation, target, planned *connectors.User) string {
+// hold returns why the approval policy makes a request wait for an
+// approver, or "". The mass-change guard decides per batch, when the batch
+// closes (guard.go).
+func (p *planner) hold(app string, op connectors.Operation) string {
 	if p.policy[app][op] {
 		return fmt.Sprintf("apps.%s.approve requires approval of every %s", app, op)
 	}
-	if p.guard == nil {
-		return ""
-	}
-	return p.guard.admit(app, op, target, planned)
+	return ""
 }
 
 // diff lists the operations that take planned to desired, in the order they

@@ -45,34 +45,51 @@ func (a *Agent) syncLoop(ctx context.Context) error {
 }
 
 func (a *Agent) syncOnce(ctx context.Context) error {
+	if err := a.reopenSourceIfNarrow(); err != nil {
+		return err
+	}
 	var cursor []byte
 	var meta fullReadMeta
+	covered := false
 	if err := a.store.View(func(tx *outbox.Tx) error {
 		cursor = tx.Cursor(sourceCursor)
+		covered = len(missing(a.wanted(), coveredAttributes(tx))) == 0
 		return json.Unmarshal(orNull(tx.Cursor(fullReadKey)), &meta)
 	}); err != nil {
 		return err
 	}
 	due := meta.Finished.Add(a.cfg.Sync.FullReadInterval)
-	if cursor == nil || !a.now().Before(due) {
+	if cursor == nil || !covered || !a.now().Before(due) {
 		return a.FullRead(ctx, false)
 	}
 	wctx, cancel := context.WithDeadline(ctx, due)
 	defer cancel()
-	a.status.setWatching(a.source.Describe())
+	src := a.src()
+	a.status.setWatching(src.Describe())
 	watched := make(chan error, 1)
-	go func() { watched <- recovered(func() error { return a.source.Watch(wctx, cursor, a.applyPage) }) }()
+	go func() { watched <- recovered(func() error { return src.Watch(wctx, cursor, a.applyPage) }) }()
 	select {
 	case accept := <-a.fullNow: // an operator asked for a full read
 		cancel()
 		<-watched
 		return a.FullRead(ctx, accept)
+	case <-a.widened: // the mapping needs attributes the store lacks
+		cancel()
+		<-watched
+		return nil
 	case err := <-watched:
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			return nil // the scheduled full read is due
 		}
 		return err
 	}
+}
+
+// hasFullRead reports whether a full read ever completed on this store.
+func (a *Agent) hasFullRead() bool {
+	done := false
+	_ = a.store.View(func(tx *outbox.Tx) error { done = tx.Cursor(fullReadKey) != nil; return nil })
+	return done
 }
 
 // RequestFullRead asks the sync loop for a full read now. acceptShrink lets
@@ -105,7 +122,7 @@ func (a *Agent) applyPage(ctx context.Context, p directory.Page) error {
 		if err != nil {
 			return err
 		}
-		planned, err = a.planPeople(tx, affected, "directory change")
+		planned, err = a.planInOwnBatch(tx, affected, "directory change")
 		if err != nil {
 			return err
 		}
@@ -248,22 +265,4 @@ func (a *Agent) storeDelete(tx *outbox.Tx, id string, affected map[string]bool) 
 	}
 	affected[id] = true
 	return nil
-}
-
-// planPeople plans every affected id that is a person (plan skips groups),
-// when a mapping is loaded.
-func (a *Agent) planPeople(tx *outbox.Tx, ids []string, cause string) (int, error) {
-	p := a.maps.planner()
-	if p == nil {
-		return 0, nil // no mapping yet: the first full read only fills the store
-	}
-	n := 0
-	for _, id := range ids {
-		planned, err := p.plan(tx, id, cause, a.now())
-		if err != nil {
-			return n, err
-		}
-		n += len(planned)
-	}
-	return n, nil
 }

@@ -48,7 +48,7 @@ func (a *Agent) fireTimers(ctx context.Context) error {
 				return err
 			}
 		}
-		n, err := a.planPeople(tx, due, "timer")
+		n, err := a.planInOwnBatch(tx, due, "timer")
 		planned = n
 		return err
 	})

@@ -20,6 +20,7 @@
 //	    workers: 4                        # concurrent deliveries for this app
 //	    maxAttempts: 10                   # retryable failures before a request is Failed
 //	    approve: [Create]                 # operations that always wait for an approver
+//	    guard: {maxCreates: 50}           # this app's own limits; the rest inherit
 //	guard:
 //	  maxDeactivations: 500               # per app in the window; beyond: held for approval
 //	  maxDeactivationPercent: 20
@@ -94,6 +95,27 @@ type App struct {
 	MaxAttempts int      `yaml:"maxAttempts"`
 	Approve     []string `yaml:"approve"`
 	Disabled    bool     `yaml:"disabled"`
+	// Guard overrides the global guard's limits for this app (an app whose
+	// licences are expensive may hold Creates at a lower limit); zero
+	// fields inherit.
+	Guard Guard `yaml:"guard"`
+}
+
+// GuardFor returns the guard limits for app: the global ones with the app's
+// overrides.
+func (c *Config) GuardFor(app string) Guard {
+	g, o := c.Guard, c.Apps[app].Guard
+	for _, f := range []struct{ dst, src *int }{{&g.MaxDeactivations, &o.MaxDeactivations},
+		{&g.MaxDeactivationPercent, &o.MaxDeactivationPercent}, {&g.MaxCreates, &o.MaxCreates},
+		{&g.MaxIdentifierChanges, &o.MaxIdentifierChanges}} {
+		if *f.src != 0 {
+			*f.dst = *f.src
+		}
+	}
+	if o.Window != 0 {
+		g.Window = o.Window
+	}
+	return g
 }
 
 // Guard is the mass-change guard (DESIGN.md section 4).

@@ -20,7 +20,7 @@ func TestBrokenFileReportsEveryErrorWithPosition(t *testing.T) {
 		`testdata/broken.yaml:6:3: unknown key "setings" (known keys here: settings, type)`,
 		`testdata/broken.yaml:9:10: expected a list, found "mapping.yaml"`,
 		`testdata/broken.yaml:13:14: cannot unmarshal string into Go value of type int`,
-		`testdata/broken.yaml:14:5: unknown key "extra" (known keys here: approve, connector, disabled, maxAttempts, settings, workers)`,
+		`testdata/broken.yaml:14:5: unknown key "extra" (known keys here: approve, connector, disabled, guard, maxAttempts, settings, workers)`,
 	}
 	if got := strings.Split(errs.Error(), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -39,16 +39,20 @@ type Person struct {
 }
 
 // People returns the demo's 50 people, deterministically.
-func People() []Person {
+func People() []Person { return PeopleOf(50) }
+
+// PeopleOf returns n demo people, deterministically (larger directories for
+// tests); the last one starts disabled.
+func PeopleOf(n int) []Person {
 	var out []Person
-	for i := 0; i < 50; i++ {
+	for i := 0; i < n; i++ {
 		g, f := given[i%len(given)], family[(i/len(given))%len(family)]
 		out = append(out, Person{
 			Login:      strings.ToLower(asciiFold(g[:1]) + asciiFold(f) + fmt.Sprint(i)),
 			Given:      g,
 			Family:     f,
 			Department: depts[i%len(depts)],
-			Disabled:   i == 49, // one person starts disabled: never gets an account
+			Disabled:   i == n-1, // one person starts disabled: never gets an account
 		})
 	}
 	return out
@@ -67,8 +71,10 @@ func personDN(p Person) string { return fmt.Sprintf("CN=%s %s,OU=Staff,%s", p.Gi
 func groupDN(name string) string { return fmt.Sprintf("CN=%s,OU=Groups,%s", name, Base) }
 
 // Directory returns the demo directory as LDAP entries.
-func Directory() []*ldap.Entry {
-	people := People()
+func Directory() []*ldap.Entry { return DirectoryOf(PeopleOf(50)) }
+
+// DirectoryOf returns the demo directory with these people.
+func DirectoryOf(people []Person) []*ldap.Entry {
 	var entries []*ldap.Entry
 	members := map[string][]string{}
 	for i, p := range people {
