@@ -229,6 +229,15 @@ func (a *Agent) poke() {
 	}
 }
 
+// longestGuardWindow is the longest window any app's guard looks back.
+func (a *Agent) longestGuardWindow() time.Duration {
+	w := a.cfg.Guard.Window
+	for _, app := range a.cfg.AppNames() {
+		w = max(w, a.cfg.GuardFor(app).Window)
+	}
+	return w
+}
+
 // housekeeping prunes the provisioning log and finished requests daily.
 func (a *Agent) housekeeping(ctx context.Context) error {
 	t := time.NewTicker(time.Hour)
@@ -238,9 +247,16 @@ func (a *Agent) housekeeping(ctx context.Context) error {
 		if a.now().Sub(last) >= 24*time.Hour {
 			last = a.now()
 			err := a.store.Update(ctx, func(tx *outbox.Tx) error {
-				logs, reqs, err := tx.Prune(a.now().Add(-a.cfg.State.LogRetention))
+				before := a.now().Add(-a.cfg.State.LogRetention)
+				logs, reqs, err := tx.Prune(before)
 				if logs+reqs > 0 {
 					a.log.Info().Int("logEntries", logs).Int("requests", reqs).Msg("pruned history past retention")
+				}
+				if err == nil {
+					_, err = tx.PruneBatches(before)
+				}
+				if err == nil {
+					err = tx.PruneGuard(a.now().Add(-a.longestGuardWindow()))
 				}
 				return err
 			})

@@ -67,7 +67,16 @@ func (g *guard) limit(app, kind string, active int) (int, string) {
 	}
 }
 
-var kindWords = map[string]string{kindDeactivate: "deactivations", kindCreate: "creates", kindIdentifier: "login-name changes"}
+var kindWords = map[string][2]string{kindDeactivate: {"deactivation", "deactivations"},
+	kindCreate: {"create", "creates"}, kindIdentifier: {"login-name change", "login-name changes"}}
+
+// countOf says "1 deactivation", "600 deactivations".
+func countOf(n int, kind string) string {
+	if n == 1 {
+		return "1 " + kindWords[kind][0]
+	}
+	return fmt.Sprintf("%d %s", n, kindWords[kind][1])
+}
 
 // decide is called once per app when a batch closes, inside the closing
 // transaction. It returns why the app's part must be held, or "" after
@@ -84,8 +93,8 @@ func (g *guard) decide(tx *outbox.Tx, b outbox.Batch, app string, part outbox.Ba
 		limit, why := g.limit(app, kind, tx.ActiveAccounts(app))
 		admitted := tx.GuardAdmitted(app, kind, since)
 		if n+admitted > limit {
-			over = append(over, fmt.Sprintf("%d %s (with %d already admitted in the last %s) is more than %d (%s)",
-				n, kindWords[kind], admitted, window, limit, why))
+			over = append(over, fmt.Sprintf("%s (with %d already admitted in the last %s) is more than %d (%s)",
+				countOf(n, kind), admitted, window, limit, why))
 		}
 	}
 	if len(over) > 0 {

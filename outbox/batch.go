@@ -197,6 +197,10 @@ func (tx *Tx) CloseBatch(id uint64, decide func(b *Batch, app string, part Batch
 		return b, nil
 	}
 	b.Closed = tx.now
+	if len(b.Apps) == 0 { // it planned nothing: nothing to decide or to keep
+		delete(tx.batches, id)
+		return b, tx.btx.Bucket(bBatches).Delete(u64(id))
+	}
 	apps := make([]string, 0, len(b.Apps))
 	for app := range b.Apps {
 		apps = append(apps, app)
@@ -417,4 +421,26 @@ func (tx *Tx) PruneGuard(before time.Time) error {
 		}
 	}
 	return nil
+}
+
+// PruneBatches forgets settled batches closed before before (their requests
+// keep the batch id; the provisioning log keeps the decisions).
+func (tx *Tx) PruneBatches(before time.Time) (int, error) {
+	var old [][]byte
+	c := tx.btx.Bucket(bBatches).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var b Batch
+		if err := json.Unmarshal(v, &b); err != nil {
+			return 0, fmt.Errorf("outbox: decode batch %d: %w", getU64(k), err)
+		}
+		if b.Settled() && b.Closed.Before(before) {
+			old = append(old, append([]byte(nil), k...))
+		}
+	}
+	for _, k := range old {
+		if err := tx.btx.Bucket(bBatches).Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(old), nil
 }

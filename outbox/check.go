@@ -98,7 +98,7 @@ func (tx *Tx) checkReady(heads map[uint64]bool) error {
 		if err != nil {
 			return err
 		}
-		if r.State.handOut() && tx.btx.Bucket(bReady).Get(readyKey(&r)) == nil {
+		if r.State.handOut() && !tx.parked(&r) && tx.btx.Bucket(bReady).Get(readyKey(&r)) == nil {
 			return fmt.Errorf("request %d (%s) heads its queue but is not available for hand-out: it would be stuck", id, r.State)
 		}
 	}
@@ -108,7 +108,7 @@ func (tx *Tx) checkReady(heads map[uint64]bool) error {
 		if err != nil {
 			return fmt.Errorf("ready entry for missing request %d", id)
 		}
-		if !heads[id] || !r.State.handOut() || !bytes.Equal(readyKey(&r), k) {
+		if !heads[id] || !r.State.handOut() || tx.parked(&r) || !bytes.Equal(readyKey(&r), k) {
 			return fmt.Errorf("ready entry for request %d (%s) that may not be handed out", id, r.State)
 		}
 		return nil
