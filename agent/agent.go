@@ -191,7 +191,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.recoverBatches(ctx); err != nil {
 		return err
 	}
-	a.maps.reload(ctx, "mapping change") // re-plans if the store was planned with another mapping
+	a.maps.reload(ctx, a.maps.startCause()) // re-plans if the store was planned with another mapping
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.syncLoop(ctx) })
 	g.Go(func() error { return a.timerLoop(ctx) })

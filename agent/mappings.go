@@ -410,6 +410,20 @@ func (m *mappings) replanChunkOf(tx *outbox.Tx, p *planner, job *replanJob, n in
 	return true, putJSON(tx, replanKey, nil)
 }
 
+// startCause names the re-plan a start may need: the first sync when the
+// store was never planned with any mapping, else a mapping change.
+func (m *mappings) startCause() string {
+	cause := "first sync"
+	_ = m.a.store.View(func(tx *outbox.Tx) error {
+		var applied appliedMapping
+		if readJSON(tx, appliedKey, &applied) {
+			cause = "mapping change"
+		}
+		return nil
+	})
+	return cause
+}
+
 // jobBatch returns the batch the running re-plan job owns, 0 if none.
 func jobBatch(tx *outbox.Tx) uint64 {
 	var job replanJob

@@ -47,6 +47,9 @@ func PeopleOf(n int) []Person {
 	var out []Person
 	for i := 0; i < n; i++ {
 		g, f := given[i%len(given)], family[(i/len(given))%len(family)]
+		if n := i / (len(given) * len(family)); n > 0 {
+			f = fmt.Sprintf("%s %d", f, n) // larger directories: every name stays unique
+		}
 		out = append(out, Person{
 			Login:      strings.ToLower(asciiFold(g[:1]) + asciiFold(f) + fmt.Sprint(i)),
 			Given:      g,

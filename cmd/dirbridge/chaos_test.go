@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
+	goldif "github.com/go-ldap/ldif"
+
 	"github.com/dirbridge/dirbridge/agent"
 	"github.com/dirbridge/dirbridge/connectors"
 	"github.com/dirbridge/dirbridge/connectors/mock"
@@ -97,6 +100,106 @@ func TestChaosKillAgentMidSync(t *testing.T) {
 		t.Fatalf("agent did not stop cleanly on SIGTERM: %v\n%s", err, mustRead(t, filepath.Join(dir, "agent.log")))
 	}
 	verifyApps(t, dir)
+}
+
+// TestKilledDuringTheFirstSyncEveryoneIsProvisioned kills the agent again
+// and again during its first sync: while it reads, right when the read has
+// ended and the mapping is being applied to everyone, and while it delivers.
+// Every restart carries on from what the store says, and in the end
+// everyone the mapping assigns has exactly one active account. (A kill
+// between the end of the first read and the re-plan used to leave everyone
+// unprovisioned for good.)
+func TestKilledDuringTheFirstSyncEveryoneIsProvisioned(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns the agent several times")
+	}
+	dir := t.TempDir()
+	listen := freePort(t)
+	if err := demo.Write(dir, listen); err != nil {
+		t.Fatal(err)
+	}
+	people := demo.PeopleOf(3000)
+	writeLDIF(t, filepath.Join(dir, demo.LDIFFile), demo.DirectoryOf(people))
+	cfg := filepath.Join(dir, demo.ConfigFile)
+	// Creates beyond guard.maxCreates (1000) would be held for an approver
+	// as one batch: this test is about kills, not the guard.
+	if err := os.WriteFile(cfg, []byte(mustRead(t, cfg)+"guard:\n  maxCreates: 5000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for kill := 0; kill < 8; kill++ {
+		cmd := startAgent(t, cfg)
+		if kill%2 == 0 {
+			waitReadEnded(t, "http://"+listen) // the moment the read hands over to the re-plan
+		} else {
+			time.Sleep(time.Duration(100+rand.IntN(900)) * time.Millisecond)
+		}
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+	}
+	cmd := startAgent(t, cfg)
+	waitSettled(t, "http://"+listen)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	wantSlack := 0
+	for i, p := range people {
+		if i%3 != 2 && !p.Disabled {
+			wantSlack++
+		}
+	}
+	m, err := mock.Open(mock.Settings{File: filepath.Join(dir, "mock-slack.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	recs, err := m.Records()
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	active := 0
+	for _, r := range recs {
+		if anchors[r.Anchor] {
+			t.Errorf("two accounts for anchor %s", r.Anchor)
+		}
+		anchors[r.Anchor] = true
+		if r.Status == connectors.StatusActive {
+			active++
+		}
+	}
+	if active != wantSlack {
+		t.Fatalf("slack has %d active accounts after the kills, want %d\n%s", active, wantSlack,
+			tail(mustRead(t, filepath.Join(dir, "agent.log")), 3000))
+	}
+}
+
+func tail(s string, n int) string { return s[max(0, len(s)-n):] }
+
+func writeLDIF(t *testing.T, path string, entries []*ldap.Entry) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := goldif.Dump(f, 0, entries); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitReadEnded waits until the status says the first full read ended.
+func waitReadEnded(t *testing.T, base string) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var s agent.Status
+		if resp, err := http.Get(base + "/api/v1/status"); err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&s)
+			resp.Body.Close()
+			if err == nil && !s.Sync.FullReadEnded.IsZero() {
+				return
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatal("the full read never ended")
 }
 
 // waitDelivering waits until some requests are done and others are not.

@@ -102,6 +102,9 @@ func reportWhenSettled(ctx context.Context, a *agent.Agent, out io.Writer, dir, 
 }
 
 func busy(s agent.Status) bool {
+	if s.Mapping.Replan != nil || s.Mapping.LoadedAt.IsZero() {
+		return true // everyone is still being planned
+	}
 	for _, app := range s.Apps {
 		for _, st := range []outbox.State{outbox.StateNew, outbox.StateApproved, outbox.StateProvisioning, outbox.StateRetrying} {
 			if app.Requests[st] > 0 {
