@@ -145,7 +145,7 @@ func (a *Agent) restoreStatus() {
 func (a *Agent) Store() *outbox.Store { return a.store }
 
 // Run runs until ctx ends: directory sync, timers, mapping reloads,
-// delivery, and the status endpoint.
+// and delivery. The status endpoint (package statusapi) runs beside it.
 func (a *Agent) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.syncLoop(ctx) })
@@ -154,7 +154,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, r := range a.apps {
 		g.Go(func() error { return r.run(ctx) })
 	}
-	g.Go(func() error { return a.serveStatus(ctx) })
 	g.Go(func() error { return a.housekeeping(ctx) })
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
