@@ -1,6 +1,6 @@
 // Package agent is dirbridge's engine: it follows the directory, plans
 // lifecycle requests from the mapping into the outbox, delivers them through
-// connectors, and reports what is going on through the status endpoint.
+// connectors, and reports its own Status (package statusapi serves it).
 //
 //	directory.Source --pages--> sync (snapshots, memberships, cursor)
 //	                              |  one store transaction per page
