@@ -1,6 +1,6 @@
 // Package agent is dirbridge's engine: it follows the directory, plans
 // lifecycle requests from the mapping into the outbox, delivers them through
-// connectors, and reports what is going on through the status endpoint.
+// connectors, and reports its own Status (package statusapi serves it).
 //
 //	directory.Source --pages--> sync (snapshots, memberships, cursor)
 //	                              |  one store transaction per page
@@ -186,7 +186,7 @@ func (a *Agent) restoreStatus() {
 func (a *Agent) Store() *outbox.Store { return a.store }
 
 // Run runs until ctx ends: directory sync, timers, mapping reloads,
-// delivery, and the status endpoint.
+// and delivery. The status endpoint (package statusapi) runs beside it.
 func (a *Agent) Run(ctx context.Context) error {
 	if err := a.recoverBatches(ctx); err != nil {
 		return err
@@ -200,7 +200,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, r := range a.apps {
 		g.Go(func() error { return r.run(ctx) })
 	}
-	g.Go(func() error { return a.serveStatus(ctx) })
 	g.Go(func() error { return a.housekeeping(ctx) })
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {

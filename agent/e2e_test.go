@@ -209,7 +209,7 @@ func (w *world) mockRecord(app, anchorLogin string) mock.Record {
 }
 
 func personID(t *testing.T, a *Agent, login string) string {
-	v, err := LookupPerson(a.store, login)
+	v, err := a.Person(context.Background(), login)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,4 +357,11 @@ func TestOnePersonsFailureDoesNotStopTheOthers(t *testing.T) {
 	w.waitFor("dave's Deactivate despite bob's failure", func(tx *outbox.Tx) bool {
 		return completed(tx, "slack", id, connectors.OpDeactivate)
 	})
+}
+
+func update(t *testing.T, s *outbox.Store, fn func(*outbox.Tx) error) {
+	t.Helper()
+	if err := s.UpdateOne(fn); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/dirbridge/dirbridge/connectors"
 	"github.com/dirbridge/dirbridge/directory"
 	"github.com/dirbridge/dirbridge/mapping"
+	"github.com/dirbridge/dirbridge/operator"
 	"github.com/dirbridge/dirbridge/outbox"
 )
 
@@ -118,7 +119,7 @@ func (a *Agent) previewEntry(ctx context.Context, who string) (directory.Entry, 
 	var snap outbox.Snapshot
 	known := false
 	_ = a.store.View(func(tx *outbox.Tx) error {
-		id, err := findPerson(tx, who)
+		id, err := operator.FindPerson(tx, who)
 		if err == nil {
 			snap, known, _ = tx.Person(id)
 		}
@@ -149,11 +150,11 @@ func (a *Agent) previewEntry(ctx context.Context, who string) (directory.Entry, 
 // loginOf picks the attribute(s) to look a person up by.
 func loginOf(snap outbox.Snapshot, who string, known bool) ([]string, string) {
 	if known {
-		for _, at := range loginAttributes {
+		for _, at := range operator.LoginAttributes {
 			if v := snap.Attributes[at]; len(v) > 0 {
 				return []string{at}, v[0]
 			}
 		}
 	}
-	return loginAttributes, who
+	return operator.LoginAttributes, who
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,7 +45,7 @@ func TestMappingReload(t *testing.T) {
 		if !strings.Contains(st.Error, "mapping.yaml:") || w.a.maps.planner() == nil {
 			t.Fatalf("status error %q; the last good mapping must stay active", st.Error)
 		}
-		s, _ := w.a.CurrentStatus()
+		s, _ := w.a.Status(context.Background())
 		if s.Healthy {
 			t.Error("status says healthy while the mapping file is broken")
 		}

@@ -14,12 +14,12 @@ func accountsCmd(g *globals) *cobra.Command {
 	var app string
 	cmd := &cobra.Command{Use: "accounts", Short: "List app accounts and their links to people", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := g.backend()
+			b, err := g.backend(cmd.Context(), readOnly())
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			states, err := b.Accounts(app)
+			states, err := b.Accounts(cmd.Context(), app)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"math/rand/v2"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"github.com/dirbridge/dirbridge/connectors"
 	"github.com/dirbridge/dirbridge/connectors/mock"
 	"github.com/dirbridge/dirbridge/demo"
+	"github.com/dirbridge/dirbridge/operator"
 	"github.com/dirbridge/dirbridge/outbox"
 )
 
@@ -263,7 +265,7 @@ func verifyApps(t *testing.T, dir string) {
 			}
 			byAnchor[r.Anchor] = r
 		}
-		states, err := agent.Accounts(s, app)
+		states, err := operator.New(s).Accounts(context.Background(), app)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -67,7 +67,7 @@ func TestAPIBackendAddress(t *testing.T) {
 		"TLS without a name": {config.Status{Listen: "[::]:8443", TLSCert: "c.pem"}, "https://127.0.0.1:8443"},
 	}
 	for name, c := range cases {
-		if got := newAPIBackend(&config.Config{Status: c.status}).base; got != c.want {
+		if got := agentURL(c.status); got != c.want {
 			t.Errorf("%s: base %s, want %s", name, got, c.want)
 		}
 	}

@@ -78,7 +78,7 @@ func runDemo(ctx context.Context, dir, listen string, out, logw io.Writer) error
 	url := "http://" + cfg.Status.Listen + "/"
 	fmt.Fprintf(out, "dirbridge demo\n  workspace: %s\n  status:    %s\n\n", dir, url)
 	go reportWhenSettled(ctx, a, out, dir, url)
-	return a.Run(ctx)
+	return runAgent(ctx, a, cfg, log)
 }
 
 // reportWhenSettled prints a summary once the first full read is done and
@@ -92,7 +92,7 @@ func reportWhenSettled(ctx context.Context, a *agent.Agent, out io.Writer, dir, 
 			return
 		case <-t.C:
 		}
-		s, err := a.CurrentStatus()
+		s, err := a.Status(ctx)
 		if err != nil || s.Sync.FullReadEnded.IsZero() || s.Mapping.LoadedAt.IsZero() || busy(s) {
 			continue
 		}

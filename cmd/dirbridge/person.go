@@ -11,12 +11,12 @@ import (
 func personCmd(g *globals) *cobra.Command {
 	return &cobra.Command{Use: "person LOGIN|DN|ID", Short: "Show what dirbridge knows and did for one person", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := g.backend()
+			b, err := g.backend(cmd.Context(), readOnly())
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			v, err := b.Person(args[0])
+			v, err := b.Person(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

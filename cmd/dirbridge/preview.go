@@ -21,12 +21,12 @@ func previewCmd(g *globals) *cobra.Command {
 			"Nothing is stored or sent.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := g.backend()
+			b, err := g.backend(cmd.Context(), readOnly())
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			p, err := b.Preview(args[0])
+			p, err := b.Preview(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

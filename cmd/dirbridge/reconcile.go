@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"net/url"
 	"text/tabwriter"
 
 	"github.com/rs/zerolog"
@@ -22,21 +20,12 @@ func reconcileCmd(g *globals) *cobra.Command {
 			"wants, and people who should have an account the app lacks. Nothing is changed.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.loadConfig()
+			b, err := g.backend(cmd.Context(), agent.Options{Logger: zerolog.Nop()}) // the app is read
 			if err != nil {
 				return err
 			}
-			var rep agent.ReconcileReport
-			api := newAPIBackend(cfg)
-			if api.reachable() {
-				err = api.get("/api/v1/apps/"+url.PathEscape(args[0])+"/reconcile", &rep)
-			} else {
-				var a *agent.Agent
-				if a, err = agent.New(agent.Options{Config: cfg, Logger: zerolog.Nop()}); err == nil {
-					rep, err = a.Reconcile(context.Background(), args[0])
-					a.Close()
-				}
-			}
+			defer b.Close()
+			rep, err := b.Reconcile(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

@@ -22,12 +22,12 @@ func requestsCmd(g *globals) *cobra.Command {
 			for _, s := range states {
 				f.States = append(f.States, outbox.State(s))
 			}
-			b, err := g.backend()
+			b, err := g.backend(cmd.Context(), readOnly())
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			reqs, err := b.ListRequests(f)
+			reqs, err := b.Requests(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
@@ -52,12 +52,12 @@ func requestsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := g.backend()
+			b, err := g.backend(cmd.Context(), readOnly())
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			d, err := b.Request(id)
+			d, err := b.Request(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
@@ -93,7 +93,7 @@ func actionCmd(g *globals, action, help string) *cobra.Command {
 	var as string
 	c := &cobra.Command{Use: action + " ID...", Short: help, Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := g.backend()
+			b, err := g.backend(cmd.Context(), readOnly())
 			if err != nil {
 				return err
 			}
@@ -103,7 +103,7 @@ func actionCmd(g *globals, action, help string) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				r, err := b.Act(id, action, operator(as))
+				r, err := b.Act(cmd.Context(), id, action, actingUser(as))
 				if err != nil {
 					return fmt.Errorf("request %d: %w", id, err)
 				}
@@ -115,7 +115,7 @@ func actionCmd(g *globals, action, help string) *cobra.Command {
 	return c
 }
 
-func operator(as string) string {
+func actingUser(as string) string {
 	if as != "" {
 		return as
 	}
@@ -159,12 +159,12 @@ func heldCmd(g *globals) *cobra.Command {
 			if app == "" || (args[0] != "approve" && args[0] != "deny") {
 				return usageError{fmt.Errorf("say approve or deny, and --app")}
 			}
-			b, err := g.backend()
+			b, err := g.backend(cmd.Context(), readOnly())
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			n, err := b.DecideHeld(app, args[0] == "approve", operator(as))
+			n, err := b.DecideHeld(cmd.Context(), app, args[0] == "approve", actingUser(as))
 			if err != nil {
 				return err
 			}

@@ -42,7 +42,7 @@ func runCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				svc, err := service.New(&program{run: a.Run}, sc)
+				svc, err := service.New(&program{run: func(ctx context.Context) error { return runAgent(ctx, a, cfg, log) }}, sc)
 				if err != nil {
 					return err
 				}
@@ -50,7 +50,7 @@ func runCmd(g *globals) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return a.Run(ctx)
+			return runAgent(ctx, a, cfg, log)
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "send nothing to real apps; record what would be sent in mock targets")

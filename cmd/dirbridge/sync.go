@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/signal"
 
@@ -12,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dirbridge/dirbridge/agent"
+	"github.com/dirbridge/dirbridge/statusapi/client"
 )
 
 func syncCmd(g *globals) *cobra.Command {
@@ -32,25 +31,24 @@ func syncCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			api := newAPIBackend(cfg)
-			if api.reachable() {
-				var out map[string]any
-				if err := api.do(http.MethodPost, fmt.Sprintf("/api/v1/sync/full?acceptShrink=%v", acceptShrink), operator(""), &out); err != nil {
+			log, err := newLogger(cfg.Log, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			b, err := g.backend(cmd.Context(), agent.Options{Logger: log.Level(zerolog.InfoLevel), NoConnectors: true})
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			a, stopped := b.(*agent.Agent)
+			if !stopped {
+				if err := b.(*client.Client).StartFullRead(cmd.Context(), acceptShrink, actingUser("")); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), "full read requested from the running agent; follow it on its status page")
 				return nil
 			}
-			log, err := newLogger(cfg.Log, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			a, err := agent.New(agent.Options{Config: cfg, Logger: log.Level(zerolog.InfoLevel), NoConnectors: true})
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			if err := a.FullRead(ctx, acceptShrink); err != nil {
 				return err

@@ -1,12 +1,14 @@
-package agent
+package statusapi
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"net/http"
 	"sort"
 	"strings"
 
+	"github.com/dirbridge/dirbridge/agent"
 	"github.com/dirbridge/dirbridge/outbox"
 )
 
@@ -76,67 +78,65 @@ Last change seen: {{t .LastChange}}.
 
 type pageApp struct {
 	Name string
-	A    AppStatus
+	A    agent.AppStatus
 }
 
-func (a *Agent) page(w http.ResponseWriter, r *http.Request) {
-	s, err := a.CurrentStatus()
+// pageListLimit is how many held and failed requests the page lists.
+const pageListLimit = 50
+
+func (s *Server) page(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	st, err := s.b.Status(ctx)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	data := map[string]any{"S": s, "Who": r.URL.Query().Get("person")}
-	var apps []pageApp
-	for name, st := range s.Apps {
-		apps = append(apps, pageApp{name, st})
-	}
-	sort.Slice(apps, func(i, j int) bool { return apps[i].Name < apps[j].Name })
-	data["Apps"] = apps
+	data := map[string]any{"S": st, "Who": r.URL.Query().Get("person"), "Apps": pageApps(st)}
 	// One scan of the held requests gives both each app's batch summary and
 	// the newest 50 listed.
-	var held, failed []outbox.Request
-	_ = a.store.View(func(tx *outbox.Tx) error {
-		held, _ = tx.ListRequests(outbox.Filter{States: []outbox.State{outbox.StateAwaitingApproval}})
-		failed, _ = tx.ListRequests(outbox.Filter{States: []outbox.State{outbox.StateFailed}, Limit: 50})
-		return nil
-	})
+	held, _ := s.b.Requests(ctx, outbox.Filter{States: []outbox.State{outbox.StateAwaitingApproval}})
+	failed, _ := s.b.Requests(ctx, outbox.Filter{States: []outbox.State{outbox.StateFailed}, Limit: pageListLimit})
 	data["HeldBatches"] = heldBatches(held)
-	data["Held"], data["Failed"] = held[:min(len(held), 50)], failed
+	data["Held"], data["Failed"] = held[:min(len(held), pageListLimit)], failed
 	var shown []outbox.Request
 	if who := r.URL.Query().Get("person"); who != "" {
-		if v, err := LookupPerson(a.store, who); err != nil {
+		if v, err := s.b.Person(ctx, who); err != nil {
 			data["PersonErr"] = err.Error()
 		} else {
 			data["Person"] = v
 			shown = v.Requests
 		}
 	}
-	shown = append(append(shown, held[:min(len(held), 50)]...), failed...)
-	data["Names"] = a.displayNames(shown)
+	shown = append(append(shown, held[:min(len(held), pageListLimit)]...), failed...)
+	data["Names"] = s.displayNames(ctx, shown)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	w.Header().Set("X-Frame-Options", "DENY")
 	if err := pageTmpl.Execute(w, data); err != nil {
-		a.log.Error().Err(err).Msg("status page")
+		s.log.Error().Err(err).Msg("status page")
 	}
+}
+
+func pageApps(st agent.Status) []pageApp {
+	var apps []pageApp
+	for name, a := range st.Apps {
+		apps = append(apps, pageApp{name, a})
+	}
+	sort.Slice(apps, func(i, j int) bool { return apps[i].Name < apps[j].Name })
+	return apps
 }
 
 // displayNames gives helpdesk staff a name instead of an objectGUID: the
 // person's DN as the directory last showed it.
-func (a *Agent) displayNames(reqs []outbox.Request) map[string]string {
-	names := map[string]string{}
-	_ = a.store.View(func(tx *outbox.Tx) error {
-		for _, r := range reqs {
-			if _, done := names[r.PersonID]; done {
-				continue
-			}
-			names[r.PersonID] = r.PersonID
-			if s, ok, _ := tx.Person(r.PersonID); ok && s.DN != "" {
-				names[r.PersonID] = s.DN
-			}
-		}
-		return nil
-	})
+func (s *Server) displayNames(ctx context.Context, reqs []outbox.Request) map[string]string {
+	ids := make([]string, 0, len(reqs))
+	for _, r := range reqs {
+		ids = append(ids, r.PersonID)
+	}
+	names, err := s.b.DisplayNames(ctx, ids)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("status page: display names")
+	}
 	return names
 }
 

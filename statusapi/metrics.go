@@ -1,6 +1,7 @@
-package agent
+package statusapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,7 +12,7 @@ import (
 
 // metrics exposes the status as Prometheus metrics, read from the same
 // snapshot as /api/v1/status at scrape time, so the two never disagree.
-type metrics struct{ a *Agent }
+type metrics struct{ b Backend }
 
 var (
 	descRequests   = prometheus.NewDesc("dirbridge_requests", "Requests by app and state.", []string{"app", "state"}, nil)
@@ -28,7 +29,7 @@ var (
 func (m metrics) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(m, ch) }
 
 func (m metrics) Collect(ch chan<- prometheus.Metric) {
-	s, err := m.a.CurrentStatus()
+	s, err := m.b.Status(context.Background()) // Collect has no context
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(descHealthy, err)
 		return
@@ -60,8 +61,8 @@ func boolf(b bool) float64 {
 	return 0
 }
 
-func (a *Agent) metricsHandler() http.Handler {
+func (s *Server) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(metrics{a}, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(metrics{s.b}, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
