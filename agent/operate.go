@@ -59,6 +59,19 @@ func (a *Agent) DecideHeld(ctx context.Context, app string, approve bool, who st
 	return n, err
 }
 
+// Batches lists the open and recently held planning batches.
+func (a *Agent) Batches(ctx context.Context) ([]outbox.Batch, error) { return a.ops().Batches(ctx) }
+
+// DecideBatch approves or denies app's held requests of one batch (or of
+// some people in it).
+func (a *Agent) DecideBatch(ctx context.Context, id uint64, app string, approve bool, people []string, who string) (int, error) {
+	n, err := a.ops().DecideBatch(ctx, id, app, approve, people, who)
+	if err == nil && approve {
+		a.poke()
+	}
+	return n, err
+}
+
 // StartFullRead asks the running sync loop for a full read and returns at
 // once; FullRead runs one here and returns when it is done.
 func (a *Agent) StartFullRead(_ context.Context, acceptShrink bool, who string) error {

@@ -112,6 +112,42 @@ func (q *Queries) DecideHeld(ctx context.Context, app string, approve bool, who 
 	return n, err
 }
 
+// Batches lists the planning batches that are still open or being settled,
+// then the latest that held something (most recent first).
+func (q *Queries) Batches(_ context.Context) ([]outbox.Batch, error) {
+	var out []outbox.Batch
+	err := q.s.View(func(tx *outbox.Tx) error {
+		var err error
+		out, err = tx.Batches(20)
+		return err
+	})
+	return out, err
+}
+
+// DecideBatch approves or denies the held requests of app in one batch, or
+// only those of people (logins, DNs or ids), and says how many.
+func (q *Queries) DecideBatch(ctx context.Context, id uint64, app string, approve bool, people []string, who string) (int, error) {
+	var n int
+	err := q.s.Update(ctx, func(tx *outbox.Tx) error {
+		var match func(outbox.Request) bool
+		if len(people) > 0 {
+			ids := map[string]bool{}
+			for _, p := range people {
+				pid, err := FindPerson(tx, p)
+				if err != nil {
+					return err
+				}
+				ids[pid] = true
+			}
+			match = func(r outbox.Request) bool { return ids[r.PersonID] }
+		}
+		var err error
+		n, err = tx.DecideBatch(id, app, who, approve, match)
+		return err
+	})
+	return n, err
+}
+
 // Accounts returns the per (app, person) records of app ("" for all),
 // the basis of `dirbridge accounts` (never nil).
 func (q *Queries) Accounts(_ context.Context, app string) ([]outbox.AppState, error) {

@@ -138,12 +138,13 @@ type Filter struct {
 	PersonID string
 	States   []State
 	Ops      []connectors.Operation
-	Limit    int  // 0: no limit
+	Batch    uint64 // 0: any batch
+	Limit    int    // 0: no limit
 	Oldest   bool // oldest first; default newest first
 }
 
 func (f *Filter) match(r *Request) bool {
-	if (f.App != "" && r.App != f.App) || (f.PersonID != "" && r.PersonID != f.PersonID) {
+	if (f.App != "" && r.App != f.App) || (f.PersonID != "" && r.PersonID != f.PersonID) || (f.Batch != 0 && r.Batch != f.Batch) {
 		return false
 	}
 	return containsOrEmpty(f.States, r.State) && containsOrEmpty(f.Ops, r.Op)

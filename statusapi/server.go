@@ -46,9 +46,11 @@ func (s *Server) Handler() http.Handler {
 		s.requireRole(role, s.actOnRequest)(w, r)
 	})
 	mux.HandleFunc("POST /api/v1/apps/{app}/held/{action}", s.requireRole(roleApprover, s.actOnHeld))
+	mux.HandleFunc("POST /api/v1/batches/{id}/{app}/{action}", s.requireRole(roleApprover, s.actOnBatch))
 	mux.HandleFunc("POST "+PathFullRead, s.requireRole(roleOperator, s.postFullRead))
 	mux.HandleFunc("GET /api/v1/people/{who}", s.getPerson)
 	mux.HandleFunc("GET "+PathAccounts, s.listAccounts)
+	mux.HandleFunc("GET "+PathBatches, s.listBatches)
 	mux.HandleFunc("GET /api/v1/preview/{who}", s.getPreview)
 	mux.HandleFunc("GET /api/v1/apps/{app}/reconcile", s.getReconcile)
 	mux.HandleFunc("GET /{$}", s.page)
@@ -140,6 +142,21 @@ func (s *Server) actOnHeld(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, HeldDecision{Requests: n})
 }
 
+func (s *Server) actOnBatch(w http.ResponseWriter, r *http.Request) {
+	action := r.PathValue("action")
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil || (action != "approve" && action != "deny") {
+		writeError(w, http.StatusBadRequest, "say POST /api/v1/batches/ID/APP/approve or deny")
+		return
+	}
+	n, err := s.b.DecideBatch(r.Context(), id, r.PathValue("app"), action == "approve", r.URL.Query()["person"], actor(r))
+	if err != nil {
+		respond(w, nil, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, HeldDecision{Requests: n})
+}
+
 func (s *Server) postFullRead(w http.ResponseWriter, r *http.Request) {
 	accept := r.URL.Query().Get("acceptShrink") == "true"
 	if err := s.b.StartFullRead(r.Context(), accept, actor(r)); err != nil {
@@ -157,6 +174,11 @@ func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) {
 	out, err := s.b.Accounts(r.Context(), r.URL.Query().Get("app"))
 	respond(w, AccountList{Accounts: orEmpty(out)}, err)
+}
+
+func (s *Server) listBatches(w http.ResponseWriter, r *http.Request) {
+	out, err := s.b.Batches(r.Context())
+	respond(w, BatchList{Batches: orEmpty(out)}, err)
 }
 
 func (s *Server) getPreview(w http.ResponseWriter, r *http.Request) {

@@ -35,6 +35,8 @@ type Backend interface {
 	Reconcile(ctx context.Context, app string) (agent.ReconcileReport, error)
 	Act(ctx context.Context, id uint64, action, who string) (outbox.Request, error)
 	DecideHeld(ctx context.Context, app string, approve bool, who string) (int, error)
+	Batches(ctx context.Context) ([]outbox.Batch, error)
+	DecideBatch(ctx context.Context, id uint64, app string, approve bool, people []string, who string) (int, error)
 	StartFullRead(ctx context.Context, acceptShrink bool, who string) error
 }
 
@@ -45,6 +47,7 @@ const (
 	PathRequests = "/api/v1/requests"
 	PathAccounts = "/api/v1/accounts"
 	PathFullRead = "/api/v1/sync/full"
+	PathBatches  = "/api/v1/batches"
 	PathMetrics  = "/metrics"
 	PathPage     = "/"
 )
@@ -68,6 +71,16 @@ func ActionPath(id uint64, action string) string {
 // HeldPath is POST the decision on an app's held batch.
 func HeldPath(app string, approve bool) string {
 	return "/api/v1/apps/" + url.PathEscape(app) + "/held/" + decision(approve)
+}
+
+// BatchDecisionPath is POST the decision on app's part of a held batch,
+// for everyone in it or only people (logins, DNs or ids).
+func BatchDecisionPath(id uint64, app string, approve bool, people []string) string {
+	p := PathBatches + "/" + strconv.FormatUint(id, 10) + "/" + url.PathEscape(app) + "/" + decision(approve)
+	if len(people) > 0 {
+		p += "?" + url.Values{"person": people}.Encode()
+	}
+	return p
 }
 
 func decision(approve bool) string {
@@ -109,6 +122,9 @@ func RequestsQuery(f outbox.Filter) url.Values {
 	for _, o := range f.Ops {
 		q.Add("op", string(o))
 	}
+	if f.Batch != 0 {
+		q.Set("batch", strconv.FormatUint(f.Batch, 10))
+	}
 	return q
 }
 
@@ -135,6 +151,13 @@ func ParseRequestsQuery(q url.Values) (outbox.Filter, error) {
 	for _, o := range q["op"] {
 		f.Ops = append(f.Ops, connectors.Operation(o))
 	}
+	if b := q.Get("batch"); b != "" {
+		id, err := strconv.ParseUint(b, 10, 64)
+		if err != nil {
+			return f, fmt.Errorf("statusapi: batch %q: want a batch number", b)
+		}
+		f.Batch = id
+	}
 	return f, nil
 }
 
@@ -146,6 +169,12 @@ type RequestList struct {
 // AccountList is the answer of PathAccounts.
 type AccountList struct {
 	Accounts []outbox.AppState `json:"accounts"`
+}
+
+// BatchList is the answer of PathBatches: the planning batches still open
+// or being settled, then the latest that held something.
+type BatchList struct {
+	Batches []outbox.Batch `json:"batches"`
 }
 
 // HeldDecision is the answer of HeldPath: how many requests were decided.

@@ -32,6 +32,8 @@ type backend interface {
 	Request(ctx context.Context, id uint64) (operator.RequestDetail, error)
 	Act(ctx context.Context, id uint64, action, who string) (outbox.Request, error)
 	DecideHeld(ctx context.Context, app string, approve bool, who string) (int, error)
+	Batches(ctx context.Context) ([]outbox.Batch, error)
+	DecideBatch(ctx context.Context, id uint64, app string, approve bool, people []string, who string) (int, error)
 	Person(ctx context.Context, who string) (operator.PersonView, error)
 	Accounts(ctx context.Context, app string) ([]outbox.AppState, error)
 	Preview(ctx context.Context, who string) (agent.Preview, error)

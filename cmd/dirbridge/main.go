@@ -62,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	root.PersistentFlags().StringVarP(&g.configPath, "config", "c", def, "agent config file ($DIRBRIDGE_CONFIG)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format: table or json (accounts also: csv)")
-	root.AddCommand(runCmd(g), demoCmd(g), requestsCmd(g), accountsCmd(g), personCmd(g), previewCmd(g), syncCmd(g), reconcileCmd(g), checkCmd(g), mappingCmd(g), serviceCmd(g), versionCmd())
+	root.AddCommand(runCmd(g), demoCmd(g), requestsCmd(g), batchesCmd(g), accountsCmd(g), personCmd(g), previewCmd(g), syncCmd(g), reconcileCmd(g), checkCmd(g), mappingCmd(g), serviceCmd(g), versionCmd())
 	err := root.ExecuteContext(context.Background())
 	if err == nil {
 		return exitOK

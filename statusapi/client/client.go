@@ -194,6 +194,20 @@ func (c *Client) DecideHeld(ctx context.Context, app string, approve bool, who s
 	return out.Requests, err
 }
 
+// Batches lists the open and recently held planning batches.
+func (c *Client) Batches(ctx context.Context) ([]outbox.Batch, error) {
+	var out statusapi.BatchList
+	return out.Batches, c.get(ctx, statusapi.PathBatches, &out)
+}
+
+// DecideBatch approves or denies app's part of a held batch, or only the
+// requests of people in it.
+func (c *Client) DecideBatch(ctx context.Context, id uint64, app string, approve bool, people []string, who string) (int, error) {
+	var out statusapi.HeldDecision
+	err := c.act(ctx, statusapi.BatchDecisionPath(id, app, approve, people), who, &out)
+	return out.Requests, err
+}
+
 // StartFullRead asks the agent for a full read now; it returns once the
 // agent has accepted, not when the read is done.
 func (c *Client) StartFullRead(ctx context.Context, acceptShrink bool, who string) error {
