@@ -140,7 +140,7 @@ type Filter struct {
 	Ops      []connectors.Operation
 	Batch    uint64 // 0: any batch
 	Limit    int    // 0: no limit
-	Oldest   bool // oldest first; default newest first
+	Oldest   bool   // oldest first; default newest first
 }
 
 func (f *Filter) match(r *Request) bool {
