@@ -58,6 +58,9 @@ type Agent struct {
 	want     []string // what it must read: the mapping's and the store's attributes
 	// widened wakes the sync loop when want grew (a mapping reads more).
 	widened chan struct{}
+	// round is the batch of the change round being applied (Page.More), 0
+	// between rounds; only the sync loop uses it.
+	round uint64
 
 	apps   map[string]*appRunner
 	status *statusBoard

@@ -69,9 +69,12 @@ func startWorldEdited(t *testing.T, edit, editMapping func(string) string) *worl
 
 // start runs a new agent on the world's workspace (its state as the last
 // run left it); opts.Config and opts.Logger are filled in.
-func (w *world) start(opts Options) {
+func (w *world) start(opts Options) { w.t.Helper(); w.startConfig(demo.ConfigFile, opts) }
+
+// startConfig is start with another config file name.
+func (w *world) startConfig(name string, opts Options) {
 	w.t.Helper()
-	cfg, err := config.Load(filepath.Join(w.dir, demo.ConfigFile))
+	cfg, err := config.Load(filepath.Join(w.dir, name))
 	if err != nil {
 		w.t.Fatal(err)
 	}

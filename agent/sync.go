@@ -68,6 +68,7 @@ func (a *Agent) syncOnce(ctx context.Context) error {
 	a.status.setWatching(src.Describe())
 	watched := make(chan error, 1)
 	go func() { watched <- recovered(func() error { return src.Watch(wctx, cursor, a.applyPage) }) }()
+	defer a.endRound(ctx)
 	select {
 	case accept := <-a.fullNow: // an operator asked for a full read
 		cancel()
@@ -83,6 +84,50 @@ func (a *Agent) syncOnce(ctx context.Context) error {
 		}
 		return err
 	}
+}
+
+// planRoundPage plans a page's people into the round's batch (opened by
+// its first page) and closes and settles the batch on the round's last
+// page. It returns the batch still open (0 when the round ended).
+func (a *Agent) planRoundPage(tx *outbox.Tx, ids []string, round uint64, more bool) (int, uint64, error) {
+	p := a.maps.planner()
+	if p == nil {
+		return 0, round, nil // no mapping yet: its activation re-plans everyone
+	}
+	if round == 0 {
+		if len(ids) == 0 && !more {
+			return 0, 0, nil
+		}
+		var err error
+		if round, err = tx.OpenBatch("directory change"); err != nil {
+			return 0, 0, err
+		}
+	}
+	n, err := a.planInto(tx, p, ids, batchRun{round, "directory change"})
+	if err != nil || more {
+		return n, round, err
+	}
+	if err := a.closeBatchTx(tx, round); err != nil {
+		return n, round, err
+	}
+	for done := false; !done; {
+		if done, err = tx.SettleBatch(round, settleChunk); err != nil {
+			return n, round, err
+		}
+	}
+	return n, 0, nil
+}
+
+// endRound closes a change round's batch that a watch left open (it ended
+// between two pages of a round).
+func (a *Agent) endRound(ctx context.Context) {
+	if a.round == 0 {
+		return
+	}
+	if err := a.closeBatch(ctx, a.round); err != nil && ctx.Err() == nil {
+		a.log.Error().Err(err).Msg("closing an interrupted change round's batch")
+	}
+	a.round = 0
 }
 
 // hasFullRead reports whether a full read ever completed on this store.
@@ -114,16 +159,19 @@ func (a *Agent) clearCursor(ctx context.Context) error {
 }
 
 // applyPage commits one page of incremental changes and its cursor in one
-// transaction, with every request it produced.
+// transaction, with every request it produced. The pages of one change
+// round (Page.More) are planned into one batch, closed with the round's
+// last page.
 func (a *Agent) applyPage(ctx context.Context, p directory.Page) error {
 	var planned int
+	round := a.round
 	err := a.store.Update(ctx, func(tx *outbox.Tx) error {
+		round = a.round
 		affected, err := a.storePage(tx, p, 0)
 		if err != nil {
 			return err
 		}
-		planned, err = a.planInOwnBatch(tx, affected, "directory change")
-		if err != nil {
+		if planned, round, err = a.planRoundPage(tx, affected, round, p.More); err != nil {
 			return err
 		}
 		if p.Cursor != nil {
@@ -134,6 +182,7 @@ func (a *Agent) applyPage(ctx context.Context, p directory.Page) error {
 	if err != nil {
 		return err
 	}
+	a.round = round
 	if n := len(p.Entries) + len(p.Deleted); n > 0 { // empty pages only move the cursor (heartbeats)
 		a.status.setChange(a.now(), n)
 		a.wakeTimers()

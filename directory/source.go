@@ -74,6 +74,11 @@ type Page struct {
 	// Cursor is the opaque position after this page. During a full read it is
 	// nil on every page but the last; the final cursor is returned by FullRead.
 	Cursor []byte
+	// More is set by Watch when more pages of the same change round follow
+	// at once (one poll or DirSync round that spans several pages): the
+	// consumer plans the whole round as one batch, so the mass-change guard
+	// sees it whole instead of admitting its last, smaller page.
+	More bool
 }
 
 // Handler consumes one page. Returning an error stops the read; the source
