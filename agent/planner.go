@@ -14,7 +14,7 @@ import (
 
 // planner turns the mapping's verdict for a person into lifecycle requests:
 // it diffs desired against planned, so evaluating the same data twice
-// queues nothing (DESIGN.md section 2 rule 3).
+// queues nothing (docs/design.md section 2 rule 3).
 type planner struct {
 	eval   mapping.Evaluator
 	policy map[string]map[connectors.Operation]bool // app -> operations that always need approval

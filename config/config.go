@@ -118,7 +118,7 @@ func (c *Config) GuardFor(app string) Guard {
 	return g
 }
 
-// Guard is the mass-change guard (DESIGN.md section 4).
+// Guard is the mass-change guard (docs/design.md section 4).
 type Guard struct {
 	MaxDeactivations       int           `yaml:"maxDeactivations"`
 	MaxDeactivationPercent int           `yaml:"maxDeactivationPercent"`

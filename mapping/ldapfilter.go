@@ -8,7 +8,7 @@ import (
 // filterNode is a compiled RFC 4515 LDAP filter, evaluated by the agent
 // against the stored snapshot of a person rather than by the directory: the
 // agent sees changes through DirSync or uSNChanged and must decide scope
-// itself (DESIGN.md section 5).
+// itself (docs/design.md section 5).
 type filterNode struct {
 	op       byte // '&', '|', '!', '=', '*' (presence), 's' (substrings), '>', '<', 'b' (bit and), 'o' (bit or)
 	attr     string

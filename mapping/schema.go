@@ -45,7 +45,7 @@ var knownAttributes = func() map[string]string {
 }()
 
 // anchorAttributes are the attributes that may serve as the anchor written to
-// apps: stable for the life of a person and unique (DESIGN.md section 2.4).
+// apps: stable for the life of a person and unique (docs/design.md section 2.4).
 var anchorAttributes = []string{"objectGUID", "entryUUID", "mS-DS-ConsistencyGuid", "employeeID", "employeeNumber"}
 
 // attrNames returns the canonical names of known plus declared attributes,

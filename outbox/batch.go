@@ -14,7 +14,7 @@ import (
 // A batch is everything one cause planned: one directory poll page, one full
 // read, one mapping re-plan, one timer round, one operator action. The
 // mass-change guard decides per batch and per app, after it has seen the whole
-// batch (DESIGN.md section 4): requests enqueued into a batch are parked (New,
+// batch (docs/design.md section 4): requests enqueued into a batch are parked (New,
 // but never handed out) until the batch is closed and the guard has decided
 // for their app. A released app's requests then flow; a held app's requests
 // wait for an approver, all of them, never only the tail past a limit.

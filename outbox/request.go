@@ -7,7 +7,7 @@ import (
 	"github.com/dirbridge/dirbridge/connectors"
 )
 
-// State is where a request is in its lifecycle (DESIGN.md section 3):
+// State is where a request is in its lifecycle (docs/design.md section 3):
 //
 //	New -> (AwaitingApproval -> Approved | Denied) -> Provisioning -> Completed | Retrying -> ... | Failed
 //

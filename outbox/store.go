@@ -3,7 +3,7 @@
 // snapshots, membership and timer indexes, account links and the
 // provisioning log, in one bbolt file.
 //
-// Rules it keeps (DESIGN.md section 2):
+// Rules it keeps (docs/design.md section 2):
 //   - Nothing is sent to an app that is not first committed here. A directory
 //     cursor and everything its page produced commit in one transaction (Update).
 //   - Requests of one (app, person) are handed out in order, one at a time;

@@ -37,7 +37,7 @@ const (
 )
 
 // AppState is what dirbridge knows about one person in one app: the three
-// states of DESIGN.md section 2 rule 3, the account link, and the person's
+// states of docs/design.md section 2 rule 3, the account link, and the person's
 // open requests in order.
 type AppState struct {
 	App      string `json:"app"`

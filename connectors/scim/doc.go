@@ -34,7 +34,7 @@
 //	        create: true                              # create a group named in the mapping when missing
 //	        memberChunk: 0                            # members per PATCH; 0 = the profile's value
 //
-// # Linking (DESIGN.md section 3)
+// # Linking (docs/design.md section 3)
 //
 // The person's anchor is written to externalId. A Create (and a Verify of
 // any request) looks the account up before it writes: the stored link, then

@@ -9,7 +9,7 @@ import (
 )
 
 // create links an existing account when one belongs to the person, and
-// creates one otherwise (DESIGN.md section 3; RFC 7644 section 3.3).
+// creates one otherwise (docs/design.md section 3; RFC 7644 section 3.3).
 func (c *Connector) create(ctx context.Context, req connectors.Request) (connectors.Account, error) {
 	what := fmt.Sprintf("create user %q", req.Desired.UserName)
 	if found, err := c.findLinkable(ctx, req, what); err != nil || found != nil {
